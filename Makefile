@@ -1,0 +1,60 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else supports them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Local development: debug on, SQLite in ./db.sqlite3, emails printed to the console.
+DEV_ENV := DJANGO_DEBUG=true PATH="$(CURDIR)/$(VENV):$$PATH"
+
+.PHONY: help run test install chromium superuser lint format check-deploy clean
+
+help:
+	@echo "make run        set everything up and start the site on http://127.0.0.1:8000"
+	@echo "make test       install what the tests need and run the whole suite"
+	@echo "make superuser  create a staff account for the admin"
+	@echo "make lint       ruff check and format check"
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+run: install
+	$(DEV_ENV) python manage.py migrate --noinput
+	$(DEV_ENV) python manage.py collectstatic --noinput --verbosity 0
+	@echo
+	@echo "  The site:  http://127.0.0.1:8000/"
+	@echo "  Staff admin: http://127.0.0.1:8000/admin/  (first create an account in another"
+	@echo "  terminal with:  make superuser)"
+	@echo "  Emails are printed here, in this terminal. Stop with Ctrl+C."
+	@echo
+	$(DEV_ENV) honcho start --port 8000 --procfile Procfile
+
+superuser: install
+	$(DEV_ENV) python manage.py createsuperuser
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: install chromium
+	$(VENV)/pytest
+
+lint: install
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+
+format: install
+	$(VENV)/ruff format .
+	$(VENV)/ruff check --fix .
+
+clean:
+	rm -rf .venv .tools staticfiles

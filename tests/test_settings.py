@@ -1,0 +1,149 @@
+"""Settings come from the environment; production refuses unsafe values at start-up."""
+
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tilsite.env import env_bool, env_list, is_weak_secret_key, mailer_from_url
+
+REPO = Path(__file__).resolve().parent.parent
+STRONG_KEY = "k3Jd9s8Fh2Lm4Np6Qr8St0Uv2Wx4Yz6Ab8Cd0Ef2Gh4Ij6Kl8Mn0"
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": STRONG_KEY,
+    "DJANGO_ALLOWED_HOSTS": "til.example.org",
+    "EMAIL_URL": "smtp://mailer:secret@mail.example.org:587?tls=1",
+    "INQUIRY_NOTIFY_EMAILS": "staff@example.org",
+}
+SETTINGS_VARIABLES = [
+    "DJANGO_DEBUG",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "EMAIL_URL",
+    "DATABASE_URL",
+    "INQUIRY_NOTIFY_EMAILS",
+    "DJANGO_SECURE_SSL_REDIRECT",
+]
+
+
+def load_settings(monkeypatch, **env):
+    for name in SETTINGS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(REPO / "tilsite" / "settings.py"))
+
+
+def test_debug_is_off_when_unset(monkeypatch):
+    assert load_settings(monkeypatch, **PRODUCTION_ENV)["DEBUG"] is False
+
+
+def test_development_defaults_need_no_configuration(monkeypatch):
+    settings = load_settings(monkeypatch, DJANGO_DEBUG="1")
+    assert settings["DEBUG"] is True
+    assert settings["MAILERS"]["default"]["BACKEND"].endswith("console.EmailBackend")
+    assert settings["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert "127.0.0.1" in settings["ALLOWED_HOSTS"]
+
+
+@pytest.mark.parametrize(
+    ("missing", "override", "named"),
+    [
+        ("DJANGO_SECRET_KEY", {}, "DJANGO_SECRET_KEY"),
+        (None, {"DJANGO_SECRET_KEY": "short"}, "DJANGO_SECRET_KEY"),
+        (None, {"DJANGO_SECRET_KEY": "django-insecure-" + "a1b2c3d4e5" * 5}, "DJANGO_SECRET_KEY"),
+        ("DJANGO_ALLOWED_HOSTS", {}, "DJANGO_ALLOWED_HOSTS"),
+        ("EMAIL_URL", {}, "EMAIL_URL"),
+        (None, {"EMAIL_URL": "console:"}, "EMAIL_URL"),
+    ],
+)
+def test_production_refuses_unsafe_configuration(monkeypatch, missing, override, named):
+    env = {**PRODUCTION_ENV, **override}
+    env.pop(missing, None)
+    with pytest.raises(ImproperlyConfigured, match=named):
+        load_settings(monkeypatch, **env)
+
+
+def test_production_security_settings(monkeypatch):
+    settings = load_settings(monkeypatch, **PRODUCTION_ENV)
+    assert settings["SECURE_SSL_REDIRECT"] is True
+    assert settings["SECURE_HSTS_SECONDS"] >= 31_536_000
+    assert settings["SESSION_COOKIE_SECURE"] and settings["CSRF_COOKIE_SECURE"]
+    csp = settings["SECURE_CSP"]
+    assert all("'unsafe-inline'" not in values for values in csp.values())
+    assert csp["frame-ancestors"] == ["'none'"]
+
+
+def test_database_url_selects_postgresql(monkeypatch):
+    settings = load_settings(
+        monkeypatch, **PRODUCTION_ENV, DATABASE_URL="postgres://til:pw@db.internal:5432/til"
+    )
+    database = settings["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["NAME"]) == ("db.internal", "til")
+
+
+def test_check_deploy_reports_nothing_with_production_values():
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in SETTINGS_VARIABLES and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    } | PRODUCTION_ENV
+    env["DJANGO_SETTINGS_MODULE"] = "tilsite.settings"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "smtp://user:p%40ss@mail.example.org:587?tls=1",
+            {
+                "host": "mail.example.org",
+                "port": 587,
+                "username": "user",
+                "password": "p@ss",
+                "use_tls": True,
+                "use_ssl": False,
+            },
+        ),
+        ("smtps://mail.example.org", {"port": 465, "use_ssl": True, "use_tls": False}),
+        ("smtp://127.0.0.1:1025", {"port": 1025, "username": "", "use_tls": False}),
+    ],
+)
+def test_email_url_becomes_smtp_mailer(url, expected):
+    options = mailer_from_url(url)["OPTIONS"]
+    assert {key: options[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["http://mail.example.org", "smtp://", "smtp://h?tls=1&ssl=1", "smtp://h:notaport"]
+)
+def test_email_url_rejects_nonsense(url):
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
+        mailer_from_url(url)
+
+
+def test_env_helpers(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "yes")
+    monkeypatch.setenv("X_LIST", " a@example.org, ,b@example.org ")
+    assert env_bool("X_FLAG") is True
+    assert env_list("X_LIST") == ["a@example.org", "b@example.org"]
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG"):
+        env_bool("X_FLAG")
+    assert is_weak_secret_key("a" * 60)
+    assert not is_weak_secret_key(STRONG_KEY)
