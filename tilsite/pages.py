@@ -1,0 +1,366 @@
+"""The page engine: markdown files in content/ become pages, read and rendered once.
+
+`get_registry()` returns the registry of every page, built at start-up (TilsiteConfig.ready)
+and kept in memory. With CONTENT_RELOAD on (development), it is rebuilt when a file in
+content/ or sources.yaml changes, so an author sees an edit on reload. Requests never render
+markdown: they look a slug up in the registry.
+
+Problems are collected, not raised: `tilsite.checks` reports them through `manage.py check`
+(and so at start-up and in CI), naming the file and line.
+"""
+
+import datetime
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import markdown
+import yaml
+from django.conf import settings
+
+from citations.catalogue import Catalogue, load_catalogue
+from citations.mdext import CITATION_SCAN, CitationExtension, CitationState, CitedSource, keys_in
+from tilsite.markdown_ext import SiteHtmlExtension
+
+SLUG = re.compile(r"^[a-z0-9-]+$")
+SECTIONS = ["Understanding TIL", "Treatment", "Research", "Support", "About"]
+REQUIRED_KEYS = {"title", "summary", "section", "last_reviewed", "next_review"}
+OPTIONAL_KEYS = {"nav_order", "nav_title", "parent", "reviewed_by", "toc"}
+HOME_SLUG = "index"
+# Addresses the site itself uses: a page with one of these slugs would be unreachable.
+RESERVED_SLUGS = {"contact", "sources", "static", "admin", "healthz", "robots-txt", "sitemap"}
+MAX_REVIEW_INTERVAL = {"Research": datetime.timedelta(days=366)}
+DEFAULT_MAX_REVIEW_INTERVAL = datetime.timedelta(days=3 * 366)
+MARKDOWN_EXTENSIONS = ["tables", "toc", "attr_list", "admonition", "def_list", "md_in_html"]
+MARKDOWN_CONFIG = {"toc": {"toc_depth": "2-2", "title": None}}
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    """Something wrong with a content file; `line` is 1-based, 0 when not tied to a line."""
+
+    file: str
+    message: str
+    code: str
+    line: int = 0
+    warning: bool = False
+
+    def __str__(self):
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Page:
+    slug: str
+    title: str
+    summary: str
+    section: str
+    last_reviewed: datetime.date
+    next_review: datetime.date
+    html: str
+    intro_html: str = ""  # the "In short" box, shown above the contents list
+    toc_html: str = ""
+    nav_order: int | None = None
+    nav_title: str = ""
+    parent: str = ""
+    reviewed_by: str = ""
+    toc: bool = False
+    sources: list[CitedSource] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return "/" if self.slug == HOME_SLUG else f"/{self.slug}/"
+
+    @property
+    def menu_title(self) -> str:
+        return self.nav_title or self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.next_review < datetime.date.today()
+
+
+@dataclass
+class PageRegistry:
+    pages: dict[str, Page]
+    catalogue: Catalogue
+    problems: list[ContentProblem]
+    signature: tuple = ()
+    # Rendered responses, filled lazily by the page views and dropped with the registry.
+    response_cache: dict = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[ContentProblem]:
+        return [problem for problem in self.problems if not problem.warning]
+
+    def get(self, slug: str) -> Page | None:
+        return self.pages.get(slug)
+
+    @property
+    def home(self) -> Page | None:
+        return self.pages.get(HOME_SLUG)
+
+    @property
+    def nav(self) -> list[Page]:
+        """Pages in the main menu, in nav_order."""
+        return sorted((p for p in self.pages.values() if p.nav_order is not None), key=_nav_key)
+
+    @property
+    def reading_order(self) -> list[Page]:
+        """Every page but the home page, by section, then menu position, then title."""
+        return sorted(
+            (p for p in self.pages.values() if p.slug != HOME_SLUG),
+            key=lambda p: (SECTIONS.index(p.section), p.nav_order or 999, p.parent, p.title),
+        )
+
+    def neighbours(self, page: Page) -> tuple[Page | None, Page | None]:
+        order = self.reading_order
+        if page not in order:
+            return None, None
+        index = order.index(page)
+        previous = order[index - 1] if index > 0 else None
+        following = order[index + 1] if index + 1 < len(order) else None
+        return previous, following
+
+    def by_section(self) -> list[tuple[str, list[Page]]]:
+        groups = []
+        for section in SECTIONS:
+            members = [p for p in self.reading_order if p.section == section]
+            if members:
+                groups.append((section, members))
+        return groups
+
+    def children(self, page: Page) -> list[Page]:
+        return [p for p in self.reading_order if p.parent == page.slug]
+
+    def breadcrumbs(self, page: Page) -> list[Page]:
+        """The pages above this one, home first (not including the page itself)."""
+        trail, seen = [], {page.slug}
+        parent = self.pages.get(page.parent)
+        while parent is not None and parent.slug not in seen:
+            trail.insert(0, parent)
+            seen.add(parent.slug)
+            parent = self.pages.get(parent.parent)
+        home = self.home
+        if home is not None and page.slug != HOME_SLUG:
+            trail.insert(0, home)
+        return trail
+
+
+def _nav_key(page: Page):
+    return (page.nav_order, page.title)
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """(front matter, body, line number where the body starts), or None without front matter."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].strip() == "---":
+            return "".join(lines[1:index]), "".join(lines[index + 1 :]), index + 2
+    return None
+
+
+def _check_meta(meta: dict, name: str, problems: list[ContentProblem]) -> None:
+    def problem(message, code="E002"):
+        problems.append(ContentProblem(name, message, code, line=1))
+
+    for key in sorted(REQUIRED_KEYS - set(meta)):
+        problem(f"front matter is missing the required key '{key}'")
+    for key in sorted(set(meta) - REQUIRED_KEYS - OPTIONAL_KEYS):
+        problem(f"front matter has an unknown key '{key}'")
+    for key in ("title", "summary", "nav_title", "reviewed_by", "parent"):
+        if key in meta and meta[key] is not None and not isinstance(meta[key], str):
+            problem(f"'{key}' must be text")
+    for key in ("title", "summary"):
+        if key in meta and not (isinstance(meta[key], str) and meta[key].strip()):
+            problem(f"'{key}' must not be empty")
+    if "section" in meta and meta["section"] not in SECTIONS:
+        problem(f"'section' must be one of {', '.join(SECTIONS)} (got {meta['section']!r})")
+    if "nav_order" in meta and (
+        not isinstance(meta["nav_order"], int) or isinstance(meta["nav_order"], bool)
+    ):
+        problem(f"'nav_order' must be a whole number (got {meta['nav_order']!r})")
+    if "toc" in meta and not isinstance(meta["toc"], bool):
+        problem(f"'toc' must be true or false (got {meta['toc']!r})")
+    for key in ("last_reviewed", "next_review"):
+        value = meta.get(key)
+        if key in meta and (
+            not isinstance(value, datetime.date) or isinstance(value, datetime.datetime)
+        ):
+            problem(f"'{key}' must be a date as YYYY-MM-DD (got {value!r})", "E003")
+    last, following = meta.get("last_reviewed"), meta.get("next_review")
+    if type(last) is datetime.date and type(following) is datetime.date:
+        if last > datetime.date.today():
+            problem(f"'last_reviewed' ({last}) is in the future", "E003")
+        limit = MAX_REVIEW_INTERVAL.get(meta.get("section"), DEFAULT_MAX_REVIEW_INTERVAL)
+        if following <= last:
+            problem("'next_review' must come after 'last_reviewed'", "E003")
+        elif following - last > limit:
+            problem(f"'next_review' is more than {limit.days} days after 'last_reviewed'", "E003")
+
+
+def load_page(path: Path, catalogue: Catalogue) -> tuple[Page | None, list[ContentProblem]]:
+    name = f"content/{path.name}"
+    problems: list[ContentProblem] = []
+    slug = path.stem
+    if not SLUG.match(slug):
+        message = f"file name '{path.name}': a slug may only use a-z, 0-9 and hyphens"
+        return None, [ContentProblem(name, message, "E005")]
+    if slug in RESERVED_SLUGS:
+        message = f"duplicate slug: /{slug}/ is already an address of the site"
+        return None, [ContentProblem(name, message, "E005")]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return None, [ContentProblem(name, f"is not UTF-8 text ({error})", "E001")]
+    parts = split_front_matter(text)
+    if parts is None:
+        message = "has no front matter (the file must start with a '---' block)"
+        return None, [ContentProblem(name, message, "E001", line=1)]
+    front, body, body_line = parts
+    try:
+        meta = yaml.safe_load(front) or {}
+    except (yaml.YAMLError, ValueError) as error:
+        # ValueError: YAML read a date-like value that is not a real date (2026-13-45).
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        message = f"front matter is not valid YAML: {getattr(error, 'problem', error)}"
+        return None, [ContentProblem(name, message, "E001", line=line)]
+    if not isinstance(meta, dict):
+        return None, [ContentProblem(name, "front matter must be a set of keys", "E001", line=1)]
+    _check_meta(meta, name, problems)
+
+    for offset, line in enumerate(body.splitlines()):
+        for match in CITATION_SCAN.finditer(line):
+            for key in keys_in(match.group(1)):
+                if key not in catalogue.sources:
+                    message = f"unknown source '{key}' in {match.group(0)} (not in sources.yaml)"
+                    problems.append(ContentProblem(name, message, "E004", line=body_line + offset))
+    if problems:
+        return None, problems
+
+    state = CitationState(catalogue)
+    renderer = markdown.Markdown(
+        extensions=[*MARKDOWN_EXTENSIONS, CitationExtension(state), SiteHtmlExtension()],
+        extension_configs=MARKDOWN_CONFIG,
+        output_format="html",
+    )
+    intro_html, html = _split_intro(renderer.convert(body))
+    page = Page(
+        slug=slug,
+        title=meta["title"].strip(),
+        summary=meta["summary"].strip(),
+        section=meta["section"],
+        last_reviewed=meta["last_reviewed"],
+        next_review=meta["next_review"],
+        html=html,
+        intro_html=intro_html,
+        toc_html=renderer.toc if meta.get("toc") else "",
+        nav_order=meta.get("nav_order"),
+        nav_title=(meta.get("nav_title") or "").strip(),
+        parent=(meta.get("parent") or "").strip(),
+        reviewed_by=(meta.get("reviewed_by") or "").strip(),
+        toc=bool(meta.get("toc")),
+        sources=state.in_order,
+        path=path,
+    )
+    if page.is_overdue:
+        problems.append(
+            ContentProblem(
+                name, f"review was due on {page.next_review}", "W001", line=1, warning=True
+            )
+        )
+    return page, problems
+
+
+def _split_intro(html: str) -> tuple[str, str]:
+    """Separate a leading "In short" box from the rest of the page body."""
+    stripped = html.lstrip()
+    first_tag = stripped[: stripped.find(">") + 1]
+    if first_tag.startswith("<section") and 'class="admonition in-short"' in first_tag:
+        end = stripped.find("</section>") + len("</section>")
+        return stripped[:end], stripped[end:]
+    return "", html
+
+
+def _signature(content_dir: Path, sources_file: Path) -> tuple:
+    """What the registry was built from: every file's name, size and modification time."""
+    files = [*sorted(Path(content_dir).glob("*.md")), Path(sources_file)]
+    signature = []
+    for path in files:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        signature.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(signature)
+
+
+def build_registry(content_dir: Path, sources_file: Path) -> PageRegistry:
+    content_dir, sources_file = Path(content_dir), Path(sources_file)
+    catalogue = load_catalogue(sources_file)
+    problems: list[ContentProblem] = []
+    pages: dict[str, Page] = {}
+    if not content_dir.is_dir():
+        problems.append(ContentProblem(str(content_dir), "the content folder is missing", "E006"))
+    for path in sorted(content_dir.glob("*.md")) if content_dir.is_dir() else []:
+        if path.name == "README.md":
+            continue
+        page, page_problems = load_page(path, catalogue)
+        problems.extend(page_problems)
+        if page is not None:
+            pages[page.slug] = page
+    for page in pages.values():
+        if page.parent and page.parent not in pages:
+            problems.append(
+                ContentProblem(
+                    f"content/{page.slug}.md",
+                    f"'parent' names a page that does not exist: '{page.parent}'",
+                    "E007",
+                    line=1,
+                )
+            )
+        for cited in page.sources:
+            catalogue.record_use(cited.source.id, page.url, page.title)
+    if content_dir.is_dir() and HOME_SLUG not in pages and not problems:
+        problems.append(
+            ContentProblem("content/index.md", "the home page is missing", "E006", line=0)
+        )
+    return PageRegistry(
+        pages=pages,
+        catalogue=catalogue,
+        problems=problems,
+        signature=_signature(content_dir, sources_file),
+    )
+
+
+_registry: PageRegistry | None = None
+_lock = threading.Lock()
+
+
+def get_registry() -> PageRegistry:
+    """The current registry; rebuilt only when files changed and CONTENT_RELOAD is on."""
+    global _registry
+    registry = _registry
+    if registry is not None and not settings.CONTENT_RELOAD:
+        return registry
+    if registry is not None and registry.signature == _signature(
+        settings.CONTENT_DIR, settings.SOURCES_FILE
+    ):
+        return registry
+    with _lock:
+        if _registry is registry:
+            _registry = build_registry(settings.CONTENT_DIR, settings.SOURCES_FILE)
+        return _registry
+
+
+def reset_registry() -> None:
+    """Forget the registry (tests that change settings.CONTENT_DIR use this)."""
+    global _registry
+    with _lock:
+        _registry = None
