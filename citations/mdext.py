@@ -78,6 +78,7 @@ class CitationNumberingTreeprocessor(Treeprocessor):
         self.state = state
 
     def run(self, root):
+        self._attach_to_preceding_word(root)
         for link in root.iter("a"):
             key = link.attrib.pop("data-cite", None)
             if key is None:
@@ -93,6 +94,18 @@ class CitationNumberingTreeprocessor(Treeprocessor):
             hidden = etree.SubElement(link, "span", {"class": "visually-hidden"})
             hidden.text = "Source "
             hidden.tail = str(cited.number)
+
+    @staticmethod
+    def _attach_to_preceding_word(root):
+        """'fact [@id].' is written with a space; the superscript sits against the word."""
+        for parent in root.iter():
+            for index, child in enumerate(parent):
+                if child.tag != "sup" or child.get("class") != "citation":
+                    continue
+                if index == 0:
+                    parent.text = (parent.text or "").rstrip(" ")
+                else:
+                    parent[index - 1].tail = (parent[index - 1].tail or "").rstrip(" ")
 
 
 class CitationExtension(Extension):

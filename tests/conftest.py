@@ -45,3 +45,18 @@ def axe():
         return results
 
     return check
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print each page's reading grade, so that a drop is visible in every run."""
+    from tests.test_content_quality import IN_SHORT_MAX_GRADE, PAGE_MAX_GRADE, READING_GRADES
+
+    if not READING_GRADES:
+        return
+    terminalreporter.section(
+        f"Reading level (Flesch-Kincaid grade; limits: In short {IN_SHORT_MAX_GRADE}, "
+        f"page {PAGE_MAX_GRADE})"
+    )
+    terminalreporter.write_line(f"{'page':40} {'in short':>8} {'page':>6} {'words':>6}")
+    for slug, in_short, page, words in READING_GRADES:
+        terminalreporter.write_line(f"{slug:40} {in_short:>8} {page:>6} {words:>6}")
