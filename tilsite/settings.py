@@ -5,6 +5,7 @@ With DJANGO_DEBUG unset the site runs in production mode, and refuses to start
 without a strong secret key, allowed hosts and a real mail server.
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_forms_gds",
     "django_tasks_db",
+    "axes",
     "tilsite.apps.TilsiteConfig",
     "citations.apps.CitationsConfig",
     "inquiries.apps.InquiriesConfig",
@@ -71,12 +73,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tilsite.urls"
@@ -147,6 +152,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Staff sign-in: django-axes throttles repeated failures per account and per client address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks: per account, per client
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "errors/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "tilsite.client_ip.axes_client_ip"
+AXES_SENSITIVE_PARAMETERS = ["username", "password"]
+# How many proxies in front of gunicorn append to X-Forwarded-For (tilsite/client_ip.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0 if DEBUG else 1)
+
 SESSION_COOKIE_AGE = 9 * 60 * 60  # a working day
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -164,6 +184,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+PERMISSIONS_POLICY = {
+    "camera": [],
+    "microphone": [],
+    "geolocation": [],
+    "payment": [],
+    "usb": [],
+}
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
@@ -203,7 +230,41 @@ SOURCES_FILE = BASE_DIR / "sources.yaml"
 CONTENT_RELOAD = env_bool("CONTENT_RELOAD", default=DEBUG)
 
 # --- Inquiries
+# The question form at /contact/, its emails and its staff workflow (inquiries/README.md).
+# Staff addresses that receive each new question, comma-separated (checked: inquiries.E001/2).
 INQUIRY_NOTIFY_EMAILS = env_list("INQUIRY_NOTIFY_EMAILS", "staff@localhost" if DEBUG else "")
+# Put the person's question and details in the staff email. Off: the email carries only the
+# reference, the topic and a link to the admin (for organisations that keep data out of mail).
+INQUIRY_EMAIL_INCLUDE_MESSAGE = env_bool("INQUIRY_EMAIL_INCLUDE_MESSAGE", default=True)
+# When people can expect a reply, e.g. "within 3 working days", and when staff read questions,
+# e.g. "Monday to Friday, 9am to 5pm". Left empty, pages and emails promise nothing specific.
+INQUIRY_REPLY_TIME = env_str("INQUIRY_REPLY_TIME")
+INQUIRY_OPENING_HOURS = env_str("INQUIRY_OPENING_HOURS")
+# A form sent back sooner than this after it was shown is treated as a robot (seconds).
+INQUIRY_MIN_FILL_SECONDS = env_int("INQUIRY_MIN_FILL_SECONDS", 3)
+# A form older than this asks to be sent again, with what was typed kept (seconds).
+INQUIRY_FORM_MAX_AGE_SECONDS = env_int("INQUIRY_FORM_MAX_AGE_SECONDS", 24 * 60 * 60)
+# At most this many questions from one client (IP address, or IPv6 /64) per window (seconds).
+INQUIRY_RATE_LIMIT = env_int("INQUIRY_RATE_LIMIT", 10)
+INQUIRY_RATE_LIMIT_WINDOW_SECONDS = env_int("INQUIRY_RATE_LIMIT_WINDOW_SECONDS", 60 * 60)
+# How many proxies (nginx, a load balancer) stand in front of gunicorn and append to
+# X-Forwarded-For; the client is the address they saw. 0: use the connection's own address.
+INQUIRY_TRUSTED_PROXIES = env_int("INQUIRY_TRUSTED_PROXIES", 1)
+# Seconds to wait before each new attempt when an email cannot be sent; after the last one
+# the email is marked failed. The default keeps trying for about 45 hours.
+try:
+    INQUIRY_EMAIL_RETRY_DELAYS = [
+        int(delay)
+        for delay in env_list(
+            "INQUIRY_EMAIL_RETRY_DELAYS", "60,300,1800,7200,21600,43200,43200,43200"
+        )
+    ]
+except ValueError:
+    raise ImproperlyConfigured(
+        "INQUIRY_EMAIL_RETRY_DELAYS must be whole numbers of seconds, separated by commas."
+    ) from None
+# Closed and spam inquiries are deleted this many days after closing (purge_inquiries).
+INQUIRY_RETENTION_DAYS = env_int("INQUIRY_RETENTION_DAYS", 365)
 
 # --- Logging: requests and errors, never what people typed
 LOGGING = {
