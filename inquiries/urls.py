@@ -1,4 +1,11 @@
 """URLs of the question form (mounted at /contact/)."""
 
+from django.urls import path
+
+from inquiries import views
+
 app_name = "inquiries"
-urlpatterns = []
+urlpatterns = [
+    path("", views.contact, name="contact"),
+    path("thank-you/", views.thanks, name="thanks"),
+]

@@ -326,13 +326,14 @@ def test_without_reload_the_registry_is_kept(site, client):
     assert "Old words." in client.get("/kept/").text
 
 
-def test_home_page_lists_every_page_by_section(site, client):
-    site.page("treat", title="Treatment page", summary="About treatment.")
-    site.page("about", title="About us", section="About")
+def test_home_page_is_index_md_with_a_way_to_ask(site, client):
+    site.page("index", "Welcome to the site [@alpha].", title="Home")
     html = client.get("/").text
     assert "<h1>Home</h1>" in html
-    assert '<a href="/treat/">Treatment page</a><p>About treatment.</p>' in html
-    assert '<a href="/about/">About us</a>' in html
+    assert "Welcome to the site" in html
+    assert '<a class="button" href="/contact/">Ask a question</a>' in html
+    assert 'id="source-1"' in html
+    assert "Breadcrumb" not in html
 
 
 def test_sitemap_lists_every_page_with_its_review_date(site, client):

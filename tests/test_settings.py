@@ -142,6 +142,8 @@ def test_env_helpers(monkeypatch):
     monkeypatch.setenv("X_LIST", " a@example.org, ,b@example.org ")
     assert env_bool("X_FLAG") is True
     assert env_list("X_LIST") == ["a@example.org", "b@example.org"]
+    monkeypatch.setenv("X_FLAG", "  ")
+    assert env_bool("X_FLAG", default=True) is True  # blank keeps the default
     monkeypatch.setenv("X_FLAG", "maybe")
     with pytest.raises(ImproperlyConfigured, match="X_FLAG"):
         env_bool("X_FLAG")

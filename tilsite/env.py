@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
-FALSE_VALUES = {"0", "false", "no", "off", ""}
+FALSE_VALUES = {"0", "false", "no", "off"}
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -20,8 +20,8 @@ def env_str(name: str, default: str = "") -> str:
 
 def env_bool(name: str, default: bool = False) -> bool:
     raw = os.environ.get(name)
-    if raw is None:
-        return default
+    if raw is None or not raw.strip():
+        return default  # a blank line copied from .env.example keeps the safe default
     value = raw.strip().lower()
     if value in TRUE_VALUES:
         return True

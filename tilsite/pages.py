@@ -125,17 +125,6 @@ class PageRegistry:
         following = order[index + 1] if index + 1 < len(order) else None
         return previous, following
 
-    def by_section(self) -> list[tuple[str, list[Page]]]:
-        groups = []
-        for section in SECTIONS:
-            members = [p for p in self.reading_order if p.section == section]
-            if members:
-                groups.append((section, members))
-        return groups
-
-    def children(self, page: Page) -> list[Page]:
-        return [p for p in self.reading_order if p.parent == page.slug]
-
     def breadcrumbs(self, page: Page) -> list[Page]:
         """The pages above this one, home first (not including the page itself)."""
         trail, seen = [], {page.slug}

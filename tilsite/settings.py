@@ -247,9 +247,7 @@ INQUIRY_FORM_MAX_AGE_SECONDS = env_int("INQUIRY_FORM_MAX_AGE_SECONDS", 24 * 60 *
 # At most this many questions from one client (IP address, or IPv6 /64) per window (seconds).
 INQUIRY_RATE_LIMIT = env_int("INQUIRY_RATE_LIMIT", 10)
 INQUIRY_RATE_LIMIT_WINDOW_SECONDS = env_int("INQUIRY_RATE_LIMIT_WINDOW_SECONDS", 60 * 60)
-# How many proxies (nginx, a load balancer) stand in front of gunicorn and append to
-# X-Forwarded-For; the client is the address they saw. 0: use the connection's own address.
-INQUIRY_TRUSTED_PROXIES = env_int("INQUIRY_TRUSTED_PROXIES", 1)
+# (The client address comes from tilsite/client_ip.py, behind TRUSTED_PROXY_COUNT proxies.)
 # Seconds to wait before each new attempt when an email cannot be sent; after the last one
 # the email is marked failed. The default keeps trying for about 45 hours.
 try:

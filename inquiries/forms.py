@@ -1,0 +1,243 @@
+"""The question form, laid out with crispy-forms' GOV.UK (gds) template pack.
+
+Messages follow the GOV.UK Design System's error message patterns: they say what went wrong
+and how to fix it, in the same words a person would use.
+"""
+
+import re
+import unicodedata
+
+from crispy_forms_gds.helper import FormHelper
+from crispy_forms_gds.layout import HTML, Field, Layout, Size, Submit
+from django import forms
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from inquiries.models import QUESTION_MAX_LENGTH, Inquiry
+from inquiries.protection import safe_came_from
+
+NAME_MAX_LENGTH = Inquiry._meta.get_field("name").max_length
+CANCER_TYPE_MAX_LENGTH = Inquiry._meta.get_field("cancer_type").max_length
+PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()\-.]+$")
+HONEYPOT_FIELD = "website"
+
+
+def privacy_url() -> str:
+    try:
+        return reverse("page", kwargs={"slug": "privacy"})
+    except NoReverseMatch:  # the page engine names its routes; fall back to the address
+        return "/privacy/"
+
+
+def single_line(value: str) -> str:
+    """Collapse line breaks, tabs and other control characters to single spaces."""
+    cleaned = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in value)
+    return " ".join(cleaned.split())
+
+
+FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "preferred_contact",
+    "asking_as",
+    "cancer_type",
+    "topic",
+    "question",
+)
+
+LABELS = {
+    "name": "Your name",
+    "email": "Email address",
+    "phone": "Phone number (optional)",
+    "preferred_contact": "How would you like us to reply?",
+    "asking_as": "I am asking as",
+    "cancer_type": "Type of cancer (optional)",
+    "topic": "What is your question about?",
+    "question": "Your question",
+}
+
+HINTS = {
+    "email": "We will only use this to answer your question.",
+    "phone": "Only if you would like us to call you. Include the country code if you "
+    "are outside the UK.",
+    "cancer_type": "For example, melanoma or cervical cancer.",
+    "question": "Tell us what you would like to know. Please do not include details "
+    "we do not need, such as your date of birth or hospital number.",
+}
+
+ERROR_MESSAGES = {
+    "name": {
+        "required": "Enter your name",
+        "max_length": f"Your name must be {NAME_MAX_LENGTH} characters or fewer",
+    },
+    "email": {
+        "required": "Enter your email address",
+        "invalid": "Enter an email address in the correct format, like name@example.com",
+        "max_length": "Enter an email address in the correct format, like name@example.com",
+    },
+    "phone": {"max_length": "Enter a phone number, like 020 7946 0000 or +44 20 7946 0000"},
+    "preferred_contact": {
+        "required": "Select how you would like us to reply",
+        "invalid_choice": "Select how you would like us to reply",
+    },
+    "asking_as": {
+        "required": "Select who you are asking as",
+        "invalid_choice": "Select who you are asking as",
+    },
+    "cancer_type": {
+        "max_length": f"The type of cancer must be {CANCER_TYPE_MAX_LENGTH} characters or fewer"
+    },
+    "topic": {
+        "required": "Select what your question is about",
+        "invalid_choice": "Select what your question is about",
+    },
+    "question": {"required": "Enter your question"},
+}
+
+WIDGETS = {
+    "name": forms.TextInput(attrs={"autocomplete": "name", "spellcheck": "false"}),
+    "email": forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    "preferred_contact": forms.RadioSelect,
+    "asking_as": forms.RadioSelect,
+    "topic": forms.RadioSelect,
+    "cancer_type": forms.TextInput,
+    "question": forms.Textarea(attrs={"rows": 8}),
+}
+
+
+class InquiryForm(forms.ModelForm):
+    # Not model fields: the consent tick, the honeypot and two hidden values.
+    consent = forms.BooleanField(
+        label="I agree that you may store and use the details I have given to answer my question",
+        required=True,
+        error_messages={
+            "required": "Select the box to agree that we may store and use your details "
+            "to answer your question"
+        },
+    )
+    website = forms.CharField(
+        label="Leave this field empty",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    came_from = forms.CharField(required=False, widget=forms.HiddenInput)
+    form_stamp = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Inquiry
+        fields = FIELDS
+        labels = LABELS
+        help_texts = HINTS
+        error_messages = ERROR_MESSAGES
+        widgets = WIDGETS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Radio groups start with nothing selected and no "------" choice.
+        for name in ("preferred_contact", "asking_as", "topic"):
+            field = self.fields[name]
+            field.choices = [choice for choice in field.choices if choice[0]]
+        # Let people type past a limit and be told, rather than being cut off silently.
+        for field in self.fields.values():
+            field.widget.attrs.pop("maxlength", None)
+        self.fields["question"].max_length = None
+        self.fields["question"].validators = []
+        self.fields["consent"].help_text = format_html(
+            'Read our <a href="{}">privacy notice</a> to see how we look after your details.',
+            privacy_url(),
+        )
+        self.helper = self.build_helper()
+
+    def build_helper(self) -> FormHelper:
+        helper = FormHelper()
+        helper.form_id = "question-form"
+        helper.attrs = {"novalidate": ""}
+        helper.layout = Layout(
+            Field.text("name", field_width=20),
+            Field.text("email", field_width=30),
+            Field.text("phone", field_width=20),
+            Field.radios("preferred_contact", legend_size=Size.SMALL, inline=True),
+            Field.radios("asking_as", legend_size=Size.SMALL),
+            Field.text("cancer_type", field_width=30),
+            Field.radios("topic", legend_size=Size.SMALL),
+            Field.textarea("question", max_characters=QUESTION_MAX_LENGTH),
+            Field.checkbox("consent"),
+            HTML('{% include "inquiries/_honeypot.html" %}'),
+            "came_from",
+            "form_stamp",
+            HTML('{% include "inquiries/_safety_box.html" %}'),
+            Submit("send", "Send question"),
+        )
+        return helper
+
+    # --- Field cleaning -------------------------------------------------------------------
+
+    def clean_name(self):
+        name = single_line(self.cleaned_data["name"])
+        if not name:
+            raise forms.ValidationError(ERROR_MESSAGES["name"]["required"])
+        return name
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip()
+
+    def clean_phone(self):
+        phone = single_line(self.cleaned_data.get("phone", ""))
+        if not phone:
+            return ""
+        digits = re.sub(r"\D", "", phone)
+        if not PHONE_CHARACTERS.match(phone) or not 6 <= len(digits) <= 15:
+            raise forms.ValidationError(
+                "Enter a phone number, like 020 7946 0000 or +44 20 7946 0000"
+            )
+        return phone
+
+    def clean_cancer_type(self):
+        return single_line(self.cleaned_data.get("cancer_type", ""))
+
+    def clean_question(self):
+        # Browsers send line breaks as CR LF; count them as one character, as the page does.
+        question = self.cleaned_data["question"].replace("\r\n", "\n").replace("\r", "\n")
+        question = question.strip()
+        if not question:
+            raise forms.ValidationError("Enter your question")
+        if len(question) > QUESTION_MAX_LENGTH:
+            raise forms.ValidationError(
+                f"Your question must be {QUESTION_MAX_LENGTH:,} characters or fewer "
+                f"(it has {len(question):,})"
+            )
+        return question
+
+    def clean_came_from(self):
+        return safe_came_from(self.cleaned_data.get("came_from"))
+
+    def clean(self):
+        cleaned = super().clean()
+        wants_phone = cleaned.get("preferred_contact") == Inquiry.ContactMethod.PHONE
+        if wants_phone and not cleaned.get("phone") and "phone" not in self.errors:
+            self.add_error("phone", "Enter a phone number so that we can call you, or choose email")
+        return cleaned
+
+    # --- For the view -----------------------------------------------------------------------
+
+    @property
+    def honeypot_filled(self) -> bool:
+        return bool(self.data.get(HONEYPOT_FIELD, "").strip())
+
+    def error_summary(self) -> list[tuple[str, str]]:
+        """(message, id of the input to link to) for the error summary, in page order.
+
+        A radio group links to its first radio, as the GOV.UK pattern asks; messages that
+        belong to no field have no link.
+        """
+        items = [(str(message), "") for message in self.non_field_errors()]
+        for field in self.visible_fields():
+            if field.name == HONEYPOT_FIELD:
+                continue
+            target = field.id_for_label
+            if isinstance(field.field.widget, forms.RadioSelect):
+                target = f"id_{field.html_name}_1"
+            items.extend((str(message), target) for message in field.errors)
+        return items

@@ -1,0 +1,154 @@
+"""Sending an inquiry's emails from the task worker, with retries that outlast a mail outage.
+
+Neither Django's tasks framework nor django-tasks-db retries a failed task, so the task does
+it itself: each attempt is recorded on the inquiry's EmailDelivery row, and after a failure
+the task enqueues itself again with run_after set to the next delay from
+INQUIRY_EMAIL_RETRY_DELAYS, in the same transaction as the record. After the last delay the
+delivery is marked failed and logged as an error; staff can resend it from the admin.
+
+The task's arguments are (inquiry_id, kind, generation) as keyword arguments, so that
+purge_inquiries can find the queued rows that belong to an inquiry.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from inquiries.emails import build_email, message_id
+from inquiries.models import EmailDelivery, Inquiry
+
+logger = logging.getLogger(__name__)
+
+TASK_PATH = "inquiries.tasks.send_inquiry_email"
+ERROR_MAX_LENGTH = 1000
+
+
+class EmailNotAccepted(Exception):
+    """The mail backend returned without sending (no recipient, or nothing accepted)."""
+
+
+def queue_emails(inquiry: Inquiry) -> list[EmailDelivery]:
+    """Create the inquiry's two delivery records and queue their tasks.
+
+    Call inside the transaction that saved the inquiry: the database task backend writes its
+    rows in that same transaction, so either all of them exist or none does.
+    """
+    deliveries = [
+        EmailDelivery.objects.create(inquiry=inquiry, kind=kind) for kind in EmailDelivery.Kind
+    ]
+    for delivery in deliveries:
+        send_inquiry_email.enqueue(
+            inquiry_id=inquiry.pk, kind=delivery.kind, generation=delivery.generation
+        )
+    return deliveries
+
+
+def resend(delivery: EmailDelivery) -> None:
+    """Send this email again, now, as a new generation (staff asked for it)."""
+    with transaction.atomic():
+        delivery = EmailDelivery.objects.select_for_update().get(pk=delivery.pk)
+        delivery.generation += 1
+        delivery.status = EmailDelivery.Status.PENDING
+        delivery.attempts = 0
+        delivery.next_attempt_at = timezone.now()
+        delivery.save(update_fields=["generation", "status", "attempts", "next_attempt_at"])
+        send_inquiry_email.enqueue(
+            inquiry_id=delivery.inquiry_id, kind=delivery.kind, generation=delivery.generation
+        )
+
+
+def retry_delay(failed_attempts: int) -> timedelta | None:
+    """How long to wait after this many failed attempts, or None to give up."""
+    delays = settings.INQUIRY_EMAIL_RETRY_DELAYS
+    if failed_attempts > len(delays):
+        return None
+    return timedelta(seconds=delays[failed_attempts - 1])
+
+
+def describe_error(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".strip()
+    return text[:ERROR_MAX_LENGTH]
+
+
+@task()
+def send_inquiry_email(*, inquiry_id: int, kind: str, generation: int) -> str:
+    """Send one of an inquiry's emails; on failure record it and schedule the next attempt."""
+    delivery = (
+        EmailDelivery.objects.select_related("inquiry")
+        .filter(inquiry_id=inquiry_id, kind=kind)
+        .first()
+    )
+    if delivery is None:
+        return "gone"  # the inquiry was deleted (purged) while this waited in the queue
+    if delivery.generation != generation:
+        return "superseded"  # staff resent it; the newer task does the work
+    if delivery.status != EmailDelivery.Status.PENDING:
+        return f"already {delivery.status}"  # never send the same email twice on purpose
+
+    attempted_at = timezone.now()
+    try:
+        email = build_email(delivery.inquiry, kind, generation)
+        if not email.recipients():
+            raise EmailNotAccepted("no valid recipient address")
+        if email.send() != 1:
+            raise EmailNotAccepted("the mail backend did not accept the message")
+    except Exception as error:
+        record_failure(delivery, attempted_at, error)
+        raise
+    record_success(delivery, attempted_at, email)
+    return "sent"
+
+
+def record_success(delivery: EmailDelivery, attempted_at, email) -> None:
+    EmailDelivery.objects.filter(pk=delivery.pk, generation=delivery.generation).update(
+        status=EmailDelivery.Status.SENT,
+        attempts=delivery.attempts + 1,
+        last_attempt_at=attempted_at,
+        next_attempt_at=None,
+        sent_at=timezone.now(),
+        last_error="",
+        message_id=email.extra_headers["Message-ID"],
+        recipients=", ".join(email.recipients()),
+    )
+
+
+def record_failure(delivery: EmailDelivery, attempted_at, error: BaseException) -> None:
+    attempts = delivery.attempts + 1
+    delay = retry_delay(attempts)
+    changes = {
+        "attempts": attempts,
+        "last_attempt_at": attempted_at,
+        "last_error": describe_error(error),
+        "message_id": message_id(delivery.inquiry, delivery.kind, delivery.generation),
+    }
+    if delay is None:
+        changes |= {"status": EmailDelivery.Status.FAILED, "next_attempt_at": None}
+    else:
+        changes |= {"next_attempt_at": timezone.now() + delay}
+    with transaction.atomic():
+        current = EmailDelivery.objects.filter(pk=delivery.pk, generation=delivery.generation)
+        if current.update(**changes) and delay is not None:
+            send_inquiry_email.using(run_after=changes["next_attempt_at"]).enqueue(
+                inquiry_id=delivery.inquiry_id, kind=delivery.kind, generation=delivery.generation
+            )
+    if delay is None:
+        logger.error(
+            "Gave up sending the %s email for inquiry %s after %d attempts: %s",
+            delivery.kind,
+            delivery.inquiry.reference,
+            attempts,
+            changes["last_error"],
+        )
+    else:
+        logger.warning(
+            "Could not send the %s email for inquiry %s (attempt %d), retrying in %s: %s",
+            delivery.kind,
+            delivery.inquiry.reference,
+            attempts,
+            delay,
+            changes["last_error"],
+        )

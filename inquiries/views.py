@@ -1,0 +1,155 @@
+"""The question form and its confirmation page.
+
+POST, then redirect, then GET: a valid question is stored with its two emails queued in one
+transaction, and only then does the person see the confirmation page. Robots are turned away
+by a honeypot, a signed form stamp and a per-client rate limit, each with a calm message.
+"""
+
+import logging
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from inquiries.forms import HONEYPOT_FIELD, InquiryForm
+from inquiries.protection import (
+    StampProblem,
+    check_form_stamp,
+    client_key,
+    is_rate_limited,
+    make_form_stamp,
+    read_confirmation,
+    record_hit,
+    safe_came_from,
+    sign_confirmation,
+)
+from inquiries.tasks import queue_emails
+
+logger = logging.getLogger(__name__)
+
+PROBLEMS = {
+    "honeypot": (
+        "We could not send your question because a field that should be left empty was "
+        "filled in. Check your answers and select Send question again."
+    ),
+    "too-fast": (
+        "That was quicker than we expected, so we could not be sure a person sent it. "
+        "Check your answers and select Send question again."
+    ),
+    "invalid": (
+        "We could not check that this form came from our website. "
+        "Your answers are still here: check them and select Send question again."
+    ),
+    "expired": (
+        "This page was open for a long time, so we need you to send it again. "
+        "Your answers are still here: check them and select Send question again."
+    ),
+    "rate-limited": (
+        "We have received several questions from your connection in a short time, so we "
+        "cannot accept another one just now. Please try again in an hour. If you need help "
+        "now, contact your treatment team."
+    ),
+    "not-saved": (
+        "Sorry, we could not save your question because of a problem on our side. Nothing "
+        "was sent. Please select Send question again in a few minutes."
+    ),
+}
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact(request):
+    if request.method == "POST":
+        return handle_submission(request)
+    came_from = safe_came_from(request.GET.get("from")) or safe_came_from(
+        request.META.get("HTTP_REFERER"), request
+    )
+    form = InquiryForm(initial={"came_from": came_from, "form_stamp": make_form_stamp()})
+    return render_form(request, form)
+
+
+def handle_submission(request):
+    form = InquiryForm(request.POST)
+    key = client_key(request)
+
+    problem = "honeypot" if form.honeypot_filled else None
+    if problem is None:
+        try:
+            check_form_stamp(request.POST.get("form_stamp", ""))
+        except StampProblem as stamp_problem:
+            problem = stamp_problem.reason
+    if problem in {"honeypot", "too-fast", "invalid"}:
+        # Robots' attempts count towards the limit, so that they soon stop being answered.
+        record_hit(key)
+    if problem is None and is_rate_limited(key):
+        problem = "rate-limited"
+    if problem is not None:
+        logger.info("Question form turned away: %s", problem)
+        status = 429 if problem == "rate-limited" else 400
+        return render_problem(request, problem, status)
+
+    if not form.is_valid():
+        return render_form(request, form)
+
+    try:
+        with transaction.atomic():
+            inquiry = form.save(commit=False)
+            inquiry.came_from = form.cleaned_data["came_from"]
+            inquiry.consent_given_at = timezone.now()
+            inquiry.save_with_new_reference()
+            queue_emails(inquiry)
+            record_hit(key)
+    except Exception:
+        # Whatever failed, the transaction left nothing behind: say so, keep what they typed.
+        logger.exception("Could not store a question from the contact form")
+        return render_problem(request, "not-saved", status=503)
+
+    logger.info("Stored question %s", inquiry.reference)
+    token = sign_confirmation(inquiry.reference, inquiry.came_from)
+    return redirect(f"{reverse('inquiries:thanks')}?{urlencode({'ref': token})}")
+
+
+def render_problem(request, problem: str, status: int):
+    """The form again, as typed, with a fresh stamp and the problem in the error summary."""
+    data = request.POST.copy()
+    data[HONEYPOT_FIELD] = ""
+    if problem != "not-saved":
+        data["form_stamp"] = make_form_stamp()
+    form = InquiryForm(data)
+    form.is_valid()
+    form.add_error(None, PROBLEMS[problem])
+    return render_form(request, form, status=status)
+
+
+def render_form(request, form: InquiryForm, status: int = 200):
+    context = {
+        "form": form,
+        "error_summary": form.error_summary() if form.is_bound else [],
+        "current_slug": "contact",
+        "reply_time": settings.INQUIRY_REPLY_TIME,
+        "opening_hours": settings.INQUIRY_OPENING_HOURS,
+    }
+    return render(request, "inquiries/contact.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def thanks(request):
+    confirmation = read_confirmation(request.GET.get("ref", ""))
+    context = {
+        "reference": confirmation["ref"] if confirmation else None,
+        "came_from": confirmation["from"] if confirmation else "",
+        "current_slug": "contact",
+        "reply_time": settings.INQUIRY_REPLY_TIME,
+        "opening_hours": settings.INQUIRY_OPENING_HOURS,
+    }
+    response = render(
+        request, "inquiries/thanks.html", context, status=200 if confirmation else 404
+    )
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,130 @@
+"""Small builders shared by the inquiries tests: valid form data, stored inquiries, the worker."""
+
+import importlib
+import re
+import signal
+import time
+from html.parser import HTMLParser
+from unittest import mock
+
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
+from django.core import signing
+from django.core.management import call_command
+from django.utils import timezone
+
+from inquiries.models import Inquiry
+from inquiries.protection import FORM_STAMP_SALT
+
+
+def stamp(seconds_ago: float = 60) -> str:
+    """A form stamp as if the form had been shown this many seconds ago."""
+    return signing.dumps(round(time.time() - seconds_ago, 3), salt=FORM_STAMP_SALT)
+
+
+def form_data(**overrides) -> dict:
+    data = {
+        "name": "Maria Lopez",
+        "email": "maria@example.org",
+        "phone": "",
+        "preferred_contact": "email",
+        "asking_as": "caregiver",
+        "cancer_type": "Melanoma",
+        "topic": "side-effects",
+        "question": "My husband starts TIL therapy next month.\nWhat side effects are common?",
+        "consent": "on",
+        "website": "",
+        "came_from": "/side-effects/",
+        "form_stamp": stamp(),
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def make_inquiry(**overrides) -> Inquiry:
+    values = {
+        "name": "Sam Patel",
+        "email": "sam@example.org",
+        "preferred_contact": Inquiry.ContactMethod.EMAIL,
+        "asking_as": Inquiry.AskingAs.PATIENT,
+        "topic": Inquiry.Topic.TREATMENT_PROCESS,
+        "question": "How long is the hospital stay?",
+        "consent_given_at": timezone.now(),
+    }
+    values.update(overrides)
+    status = values.pop("status", None)
+    inquiry = Inquiry(**values)
+    inquiry.save_with_new_reference()
+    if status:
+        inquiry.status = status
+        inquiry.save()
+    return inquiry
+
+
+def reviewers_group() -> Group:
+    """The "Inquiry reviewers" group, made by the data migration.
+
+    Transactional tests (live server, browser) empty every table afterwards, migration data
+    included, so they call the migration's own function again.
+    """
+    migration = importlib.import_module("inquiries.migrations.0002_inquiry_reviewers_group")
+    migration.create_group(django_apps, None)
+    return Group.objects.get(name=migration.GROUP_NAME)
+
+
+def run_worker() -> None:
+    """Run every task that is due, then return (django-tasks-db's batch mode).
+
+    The worker installs its own SIGINT/SIGTERM handlers; put pytest's back afterwards. It
+    also closes "old" connections between tasks, which on PostgreSQL would close the test's
+    own transaction-wrapped connection; in a test that connection is never old.
+    """
+    names = ["SIGINT", "SIGTERM", "SIGQUIT"]
+    saved = {name: signal.getsignal(getattr(signal, name)) for name in names}
+    try:
+        with mock.patch(
+            "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
+        ):
+            call_command(
+                "db_worker",
+                batch=True,
+                startup_delay=False,
+                reload=False,
+                interval=0,
+                verbosity=0,
+            )
+    finally:
+        for name, handler in saved.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+class _Elements(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.elements = []
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, {name: value or "" for name, value in attrs}))
+
+
+def elements(html: str, tag: str | None = None, **attrs) -> list[dict]:
+    """Attributes of every element in html matching the tag and attribute values given."""
+    parser = _Elements()
+    parser.feed(html)
+    return [
+        found
+        for name, found in parser.elements
+        if (tag is None or name == tag)
+        and all(found.get(key.rstrip("_")) == value for key, value in attrs.items())
+    ]
+
+
+def element(html: str, tag: str | None = None, **attrs) -> dict:
+    matches = elements(html, tag, **attrs)
+    assert len(matches) == 1, f"expected one <{tag} {attrs}>, found {len(matches)}"
+    return matches[0]
+
+
+def text_of(html: str) -> str:
+    """The page's text with tags removed and whitespace collapsed, for reading assertions."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
