@@ -34,9 +34,10 @@ def test_content_page_and_sources_page_pass_axe(page, live_server, axe):
 def test_every_page_passes_axe_and_loads_nothing_from_elsewhere(page, live_server, axe):
     requested = []
     page.on("request", lambda request: requested.append(request.url))
-    for content_page in get_registry().reading_order:
-        response = page.goto(live_server.url + content_page.url)
-        assert response.status == 200, content_page.url
+    paths = [p.url for p in [get_registry().home, *get_registry().reading_order]]
+    for path in [*paths, "/sources/", "/contact/"]:
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, path
         axe(page)
     assert requested and all(url.startswith(live_server.url) for url in requested), [
         url for url in requested if not url.startswith(live_server.url)
