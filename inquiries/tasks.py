@@ -8,6 +8,12 @@ delivery is marked failed and logged as an error; staff can resend it from the a
 
 The task's arguments are (inquiry_id, kind, generation) as keyword arguments, so that
 purge_inquiries can find the queued rows that belong to an inquiry.
+
+A worker that dies in the middle of a send (killed, out of memory, machine lost) leaves its
+task RUNNING for ever: django-tasks-db has no heartbeat. While any email is pending, a sweep
+task (sweep_stalled_emails) therefore comes round every INQUIRY_STALLED_SEND_SECONDS, marks
+such tasks failed and queues the send again. If the mail server had already accepted the
+message before the worker died, the person or staff get it twice, with the same Message-ID.
 """
 
 import logging
@@ -15,8 +21,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.tasks import task
+from django.db.models import Q
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from inquiries.emails import build_email, message_id
 from inquiries.models import EmailDelivery, Inquiry
@@ -24,6 +32,13 @@ from inquiries.models import EmailDelivery, Inquiry
 logger = logging.getLogger(__name__)
 
 TASK_PATH = "inquiries.tasks.send_inquiry_email"
+SWEEP_PATH = "inquiries.tasks.sweep_stalled_emails"
+
+
+class WorkerStopped(Exception):
+    """The worker running this task stopped before the task finished."""
+
+
 ERROR_MAX_LENGTH = 1000
 
 
@@ -44,6 +59,7 @@ def queue_emails(inquiry: Inquiry) -> list[EmailDelivery]:
         send_inquiry_email.enqueue(
             inquiry_id=inquiry.pk, kind=delivery.kind, generation=delivery.generation
         )
+    schedule_sweep()
     return deliveries
 
 
@@ -97,8 +113,10 @@ def send_inquiry_email(*, inquiry_id: int, kind: str, generation: int) -> str:
         if email.send() != 1:
             raise EmailNotAccepted("the mail backend did not accept the message")
     except Exception as error:
-        record_failure(delivery, attempted_at, error)
-        raise
+        # Handled here, not re-raised: the attempt and its error are on the EmailDelivery row
+        # and the next attempt is queued. Re-raising would put the error text (which can name
+        # an address) into the worker's log.
+        return record_failure(delivery, attempted_at, error)
     record_success(delivery, attempted_at, email)
     return "sent"
 
@@ -116,7 +134,7 @@ def record_success(delivery: EmailDelivery, attempted_at, email) -> None:
     )
 
 
-def record_failure(delivery: EmailDelivery, attempted_at, error: BaseException) -> None:
+def record_failure(delivery: EmailDelivery, attempted_at, error: BaseException) -> str:
     attempts = delivery.attempts + 1
     delay = retry_delay(attempts)
     changes = {
@@ -135,20 +153,73 @@ def record_failure(delivery: EmailDelivery, attempted_at, error: BaseException) 
             send_inquiry_email.using(run_after=changes["next_attempt_at"]).enqueue(
                 inquiry_id=delivery.inquiry_id, kind=delivery.kind, generation=delivery.generation
             )
+    # Only the kind of error is logged; its full text (which may name an address) is kept on
+    # the EmailDelivery row for staff.
     if delay is None:
         logger.error(
-            "Gave up sending the %s email for inquiry %s after %d attempts: %s",
+            "Gave up sending the %s email for inquiry %s after %d attempts (%s)",
             delivery.kind,
             delivery.inquiry.reference,
             attempts,
-            changes["last_error"],
+            type(error).__name__,
         )
-    else:
-        logger.warning(
-            "Could not send the %s email for inquiry %s (attempt %d), retrying in %s: %s",
-            delivery.kind,
-            delivery.inquiry.reference,
-            attempts,
-            delay,
-            changes["last_error"],
-        )
+        return "failed"
+    logger.warning(
+        "Could not send the %s email for inquiry %s (attempt %d), retrying in %s (%s)",
+        delivery.kind,
+        delivery.inquiry.reference,
+        attempts,
+        delay,
+        type(error).__name__,
+    )
+    return "retrying"
+
+
+def _stalled_before():
+    return timezone.now() - timedelta(seconds=settings.INQUIRY_STALLED_SEND_SECONDS)
+
+
+def schedule_sweep(*, from_sweep: bool = False) -> None:
+    """Queue a sweep for later, unless one is already queued (or, outside a sweep, running)."""
+    waiting = Q(status=TaskResultStatus.READY)
+    if not from_sweep:
+        waiting |= Q(status=TaskResultStatus.RUNNING, started_at__gte=_stalled_before())
+    if DBTaskResult.objects.filter(waiting, task_path=SWEEP_PATH).exists():
+        return
+    run_after = timezone.now() + timedelta(seconds=settings.INQUIRY_STALLED_SEND_SECONDS)
+    sweep_stalled_emails.using(run_after=run_after).enqueue()
+
+
+def recover_stalled_emails() -> int:
+    """Queue again every pending email whose send task's worker stopped; returns how many."""
+    stalled = DBTaskResult.objects.filter(
+        task_path=TASK_PATH,
+        status=TaskResultStatus.RUNNING,
+        started_at__lt=_stalled_before(),
+    )
+    recovered = 0
+    for task_row in stalled:
+        arguments = task_row.args_kwargs.get("kwargs", {})
+        with transaction.atomic():
+            task_row.set_failed(WorkerStopped("the worker stopped during this send"))
+            still_pending = EmailDelivery.objects.filter(
+                inquiry_id=arguments.get("inquiry_id"),
+                kind=arguments.get("kind"),
+                generation=arguments.get("generation"),
+                status=EmailDelivery.Status.PENDING,
+            ).exists()
+            if still_pending:
+                send_inquiry_email.enqueue(**arguments)
+                recovered += 1
+    if recovered:
+        logger.warning("Queued %d email(s) again after their worker stopped mid-send", recovered)
+    return recovered
+
+
+@task()
+def sweep_stalled_emails() -> int:
+    """Recover sends whose worker stopped; come round again while emails are pending."""
+    recovered = recover_stalled_emails()
+    if EmailDelivery.objects.filter(status=EmailDelivery.Status.PENDING).exists():
+        schedule_sweep(from_sweep=True)
+    return recovered

@@ -72,6 +72,15 @@ def reviewers_group() -> Group:
     return Group.objects.get(name=migration.GROUP_NAME)
 
 
+def email_tasks():
+    """The queue's rows for inquiry emails (not the periodic sweep for stalled sends)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from inquiries.tasks import TASK_PATH
+
+    return DBTaskResult.objects.filter(task_path=TASK_PATH)
+
+
 def run_worker() -> None:
     """Run every task that is due, then return (django-tasks-db's batch mode).
 

@@ -2,9 +2,11 @@
 invalid; what people type is escaped wherever it is shown."""
 
 import logging
+import smtplib
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -162,16 +164,29 @@ def test_emails_escape_html_and_keep_text_plain(hostile_inquiry, mailoutbox):
         assert "\n" not in message.subject and "<script>" not in message.subject
 
 
-@pytest.mark.django_db(transaction=True)
-def test_no_personal_data_in_logs(client, relaxed_limits, caplog, settings):
-    """Names, addresses, phone numbers and questions never reach the logs, even when every
-    send fails and is logged."""
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 1},
-        }
+class RefusingBackend(BaseEmailBackend):
+    """A mail server that refuses every recipient, naming them in its error (as SMTP does)."""
+
+    def send_messages(self, messages):
+        refused = {address: (550, b"mailbox unavailable") for m in messages for address in m.to}
+        raise smtplib.SMTPRecipientsRefused(refused)
+
+
+REFUSING = {"default": {"BACKEND": f"{__name__}.RefusingBackend"}}
+UNREACHABLE = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 1},
     }
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("mailers", [UNREACHABLE, REFUSING], ids=["unreachable", "refusing"])
+def test_no_personal_data_in_logs(client, relaxed_limits, caplog, settings, mailers):
+    """Names, addresses, phone numbers and questions never reach the logs, even when every
+    send fails and is logged, and the mail server's error names the address."""
+    settings.MAILERS = mailers
     settings.INQUIRY_EMAIL_RETRY_DELAYS = []
     personal = {
         "name": "Zebedee Quartermain",

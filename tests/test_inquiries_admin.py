@@ -10,12 +10,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from inquiries import tasks
 from inquiries.admin import spreadsheet_safe
 from inquiries.models import EmailDelivery, Inquiry, RateLimitHit
-from tests.inquiries_helpers import make_inquiry, run_worker
+from tests.inquiries_helpers import email_tasks, make_inquiry, run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -465,7 +464,7 @@ def test_purge_dry_run_deletes_nothing(aged):
     call_command("purge_inquiries", "--dry-run", stdout=out)
     assert "Would delete 2 inquiries" in out.getvalue()
     assert "and 4 queued task rows" in out.getvalue()
-    assert Inquiry.objects.count() == 5 and DBTaskResult.objects.count() == 10
+    assert Inquiry.objects.count() == 5 and email_tasks().count() == 10
 
 
 def test_purge_removes_old_closed_and_spam_inquiries_with_their_queued_tasks(aged):
@@ -473,15 +472,13 @@ def test_purge_removes_old_closed_and_spam_inquiries_with_their_queued_tasks(age
     call_command("purge_inquiries", stdout=out)
     assert "Deleted 2 inquiries" in out.getvalue() and "4 queued task rows" in out.getvalue()
     assert set(Inquiry.objects.values_list("name", flat=True)) == {"C", "D", "E"}
-    remaining = {row.args_kwargs["kwargs"]["inquiry_id"] for row in DBTaskResult.objects.all()}
+    remaining = {row.args_kwargs["kwargs"]["inquiry_id"] for row in email_tasks()}
     assert remaining == set(Inquiry.objects.values_list("pk", flat=True))
     assert EmailDelivery.objects.count() == 6
     assert not RateLimitHit.objects.exists()
     # Nothing a person wrote about the purged inquiries is left in the task queue.
     purged_ids = {aged["closed_long_ago"].pk, aged["spam_long_ago"].pk}
-    assert not [
-        r for r in DBTaskResult.objects.all() if r.args_kwargs["kwargs"]["inquiry_id"] in purged_ids
-    ]
+    assert not [r for r in email_tasks() if r.args_kwargs["kwargs"]["inquiry_id"] in purged_ids]
 
 
 def test_purge_days_option_overrides_the_setting(aged):

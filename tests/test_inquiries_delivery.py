@@ -8,10 +8,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from inquiries.models import EmailDelivery, Inquiry
-from tests.inquiries_helpers import form_data, run_worker
+from tests.inquiries_helpers import email_tasks, form_data, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,7 +61,7 @@ def smtp(settings):
 
 
 def make_due_now():
-    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    email_tasks().filter(status="READY").update(run_after=timezone.now())
 
 
 def ask(client):
@@ -80,7 +79,7 @@ def test_emails_sent_while_the_mail_server_is_down_arrive_once_it_is_up(client, 
         assert delivery.last_error.startswith("ConnectionRefusedError")
         assert delivery.next_attempt_at > timezone.now()
     assert smtp.messages == []
-    assert DBTaskResult.objects.filter(status="READY").count() == 2
+    assert email_tasks().filter(status="READY").count() == 2
 
     smtp.start()
     run_worker()  # the retries are not due yet
@@ -109,7 +108,7 @@ def test_emails_sent_while_the_mail_server_is_down_arrive_once_it_is_up(client, 
     make_due_now()
     run_worker()
     assert len(smtp.messages) == 2
-    assert not DBTaskResult.objects.filter(status="READY").exists()
+    assert not email_tasks().filter(status="READY").exists()
 
 
 def test_the_admin_shows_the_delivery_after_the_retry(client, admin_client, smtp):

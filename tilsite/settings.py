@@ -261,6 +261,9 @@ except ValueError:
     raise ImproperlyConfigured(
         "INQUIRY_EMAIL_RETRY_DELAYS must be whole numbers of seconds, separated by commas."
     ) from None
+# A send task still "running" after this many seconds is taken to have lost its worker (killed
+# mid-send) and is queued again; a sweep checks this while any email is pending.
+INQUIRY_STALLED_SEND_SECONDS = env_int("INQUIRY_STALLED_SEND_SECONDS", 300)
 # Closed and spam inquiries are deleted this many days after closing (purge_inquiries).
 INQUIRY_RETENTION_DAYS = env_int("INQUIRY_RETENTION_DAYS", 365)
 
