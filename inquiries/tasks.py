@@ -57,7 +57,7 @@ def queue_emails(inquiry: Inquiry) -> list[EmailDelivery]:
     ]
     for delivery in deliveries:
         send_inquiry_email.enqueue(
-            inquiry_id=inquiry.pk, kind=delivery.kind, generation=delivery.generation
+            inquiry_id=inquiry.pk, kind=delivery.kind, generation=delivery.generation, attempt=0
         )
     schedule_sweep()
     return deliveries
@@ -73,7 +73,10 @@ def resend(delivery: EmailDelivery) -> None:
         delivery.next_attempt_at = timezone.now()
         delivery.save(update_fields=["generation", "status", "attempts", "next_attempt_at"])
         send_inquiry_email.enqueue(
-            inquiry_id=delivery.inquiry_id, kind=delivery.kind, generation=delivery.generation
+            inquiry_id=delivery.inquiry_id,
+            kind=delivery.kind,
+            generation=delivery.generation,
+            attempt=0,
         )
 
 
@@ -91,8 +94,13 @@ def describe_error(error: BaseException) -> str:
 
 
 @task()
-def send_inquiry_email(*, inquiry_id: int, kind: str, generation: int) -> str:
-    """Send one of an inquiry's emails; on failure record it and schedule the next attempt."""
+def send_inquiry_email(*, inquiry_id: int, kind: str, generation: int, attempt: int = 0) -> str:
+    """Make attempt number `attempt + 1` at one of an inquiry's emails.
+
+    The attempt is claimed first, by a conditional update of the delivery's attempt count: of
+    two tasks for the same attempt (a retry queued just before its worker died, and the
+    recovery of that worker's task), only one sends; the other stands down.
+    """
     delivery = (
         EmailDelivery.objects.select_related("inquiry")
         .filter(inquiry_id=inquiry_id, kind=kind)
@@ -104,8 +112,17 @@ def send_inquiry_email(*, inquiry_id: int, kind: str, generation: int) -> str:
         return "superseded"  # staff resent it; the newer task does the work
     if delivery.status != EmailDelivery.Status.PENDING:
         return f"already {delivery.status}"  # never send the same email twice on purpose
-
     attempted_at = timezone.now()
+    claimed = EmailDelivery.objects.filter(
+        pk=delivery.pk,
+        generation=generation,
+        status=EmailDelivery.Status.PENDING,
+        attempts=attempt,
+    ).update(attempts=attempt + 1, last_attempt_at=attempted_at)
+    if not claimed:
+        return "attempt already made"
+    delivery.attempts = attempt + 1
+
     try:
         email = build_email(delivery.inquiry, kind, generation)
         if not email.recipients():
@@ -124,7 +141,6 @@ def send_inquiry_email(*, inquiry_id: int, kind: str, generation: int) -> str:
 def record_success(delivery: EmailDelivery, attempted_at, email) -> None:
     EmailDelivery.objects.filter(pk=delivery.pk, generation=delivery.generation).update(
         status=EmailDelivery.Status.SENT,
-        attempts=delivery.attempts + 1,
         last_attempt_at=attempted_at,
         next_attempt_at=None,
         sent_at=timezone.now(),
@@ -135,10 +151,9 @@ def record_success(delivery: EmailDelivery, attempted_at, email) -> None:
 
 
 def record_failure(delivery: EmailDelivery, attempted_at, error: BaseException) -> str:
-    attempts = delivery.attempts + 1
+    attempts = delivery.attempts  # this attempt was counted when it was claimed
     delay = retry_delay(attempts)
     changes = {
-        "attempts": attempts,
         "last_attempt_at": attempted_at,
         "last_error": describe_error(error),
         "message_id": message_id(delivery.inquiry, delivery.kind, delivery.generation),
@@ -151,7 +166,10 @@ def record_failure(delivery: EmailDelivery, attempted_at, error: BaseException) 
         current = EmailDelivery.objects.filter(pk=delivery.pk, generation=delivery.generation)
         if current.update(**changes) and delay is not None:
             send_inquiry_email.using(run_after=changes["next_attempt_at"]).enqueue(
-                inquiry_id=delivery.inquiry_id, kind=delivery.kind, generation=delivery.generation
+                inquiry_id=delivery.inquiry_id,
+                kind=delivery.kind,
+                generation=delivery.generation,
+                attempt=attempts,
             )
     # Only the kind of error is logged; its full text (which may name an address) is kept on
     # the EmailDelivery row for staff.
@@ -190,26 +208,49 @@ def schedule_sweep(*, from_sweep: bool = False) -> None:
     sweep_stalled_emails.using(run_after=run_after).enqueue()
 
 
-def recover_stalled_emails() -> int:
-    """Queue again every pending email whose send task's worker stopped; returns how many."""
-    stalled = DBTaskResult.objects.filter(
-        task_path=TASK_PATH,
-        status=TaskResultStatus.RUNNING,
-        started_at__lt=_stalled_before(),
-    )
+def recover_stalled_emails(worker_id: str | None = None) -> int:
+    """Queue again every pending email whose send task lost its worker; returns how many.
+
+    Without worker_id: tasks running for longer than INQUIRY_STALLED_SEND_SECONDS. With it:
+    every task that worker id had claimed, at once (call it when that worker starts again: its
+    previous process is certainly gone).
+    """
+    running = DBTaskResult.objects.filter(task_path=TASK_PATH, status=TaskResultStatus.RUNNING)
+    if worker_id is None:
+        stalled = list(running.filter(started_at__lt=_stalled_before()))
+    else:
+        stalled = [row for row in running if row.worker_ids and row.worker_ids[-1] == worker_id]
     recovered = 0
     for task_row in stalled:
         arguments = task_row.args_kwargs.get("kwargs", {})
         with transaction.atomic():
+            if not DBTaskResult.objects.filter(
+                pk=task_row.pk, status=TaskResultStatus.RUNNING
+            ).exists():
+                continue  # finished, or recovered by someone else, meanwhile
             task_row.set_failed(WorkerStopped("the worker stopped during this send"))
-            still_pending = EmailDelivery.objects.filter(
+            delivery = EmailDelivery.objects.filter(
                 inquiry_id=arguments.get("inquiry_id"),
                 kind=arguments.get("kind"),
                 generation=arguments.get("generation"),
                 status=EmailDelivery.Status.PENDING,
+            ).first()
+            if delivery is None:
+                continue  # sent, failed for good, resent or purged: nothing to do
+            already_queued = DBTaskResult.objects.filter(
+                task_path=TASK_PATH,
+                status=TaskResultStatus.READY,
+                args_kwargs__kwargs__inquiry_id=delivery.inquiry_id,
+                args_kwargs__kwargs__kind=delivery.kind,
+                args_kwargs__kwargs__generation=delivery.generation,
             ).exists()
-            if still_pending:
-                send_inquiry_email.enqueue(**arguments)
+            if not already_queued:  # the dead task may have queued its retry already
+                send_inquiry_email.enqueue(
+                    inquiry_id=delivery.inquiry_id,
+                    kind=delivery.kind,
+                    generation=delivery.generation,
+                    attempt=delivery.attempts,
+                )
                 recovered += 1
     if recovered:
         logger.warning("Queued %d email(s) again after their worker stopped mid-send", recovered)

@@ -301,6 +301,7 @@ def test_a_failed_send_is_recorded_and_retried_with_growing_delays(
             "inquiry_id": inquiry.pk,
             "kind": "staff",
             "generation": 0,
+            "attempt": attempt,
         }
         assert waiting.run_after == delivery.next_attempt_at
         wait = delivery.next_attempt_at - delivery.last_attempt_at

@@ -80,3 +80,47 @@ def test_the_sweep_reschedules_itself_while_emails_wait(queued, settings):
     run_worker()
     assert sweeps().filter(status="SUCCESSFUL").count() == 1
     assert sweeps().filter(status="READY").count() == 1
+
+
+def test_two_tasks_for_the_same_attempt_send_once(queued, mailoutbox):
+    """A retry queued just before its worker died, and the recovery of that worker's task,
+    both ask for the same attempt: only one of them sends."""
+    staff = queued.deliveries.get(kind="staff")
+    for _ in range(2):
+        tasks.send_inquiry_email.enqueue(
+            inquiry_id=queued.pk, kind="staff", generation=0, attempt=staff.attempts
+        )
+    run_worker()
+    assert len([m for m in mailoutbox if m.subject.startswith("[")]) == 1  # staff, once
+    assert len(mailoutbox) == 2  # and the acknowledgement once
+    staff.refresh_from_db()
+    assert (staff.status, staff.attempts) == ("sent", 1)
+    returned = sorted(email_tasks().values_list("return_value", flat=True))
+    assert returned.count("attempt already made") + returned.count("already sent") == 2
+
+
+def test_a_restarting_worker_recovers_what_it_had_claimed_at_once(queued, mailoutbox):
+    die_mid_send(started_seconds_ago=1)  # too fresh for the timed sweep
+    assert tasks.recover_stalled_emails() == 0
+    assert tasks.recover_stalled_emails(worker_id="another-worker") == 0
+    assert tasks.recover_stalled_emails(worker_id="killed") == 2
+    run_worker()
+    assert len(mailoutbox) == 2
+
+
+def test_recovery_does_not_queue_twice_when_a_retry_is_waiting(queued):
+    die_mid_send(started_seconds_ago=120)
+    staff = queued.deliveries.get(kind="staff")
+    tasks.send_inquiry_email.enqueue(
+        inquiry_id=queued.pk, kind="staff", generation=0, attempt=staff.attempts
+    )
+    assert tasks.recover_stalled_emails() == 1  # only the acknowledgement needed queuing
+    assert email_tasks().filter(status="READY").count() == 2
+
+
+def test_recover_command(queued, capsys):
+    from django.core.management import call_command
+
+    die_mid_send(started_seconds_ago=1)
+    call_command("recover_stalled_emails", worker_id="killed")
+    assert "2 email(s) queued again." in capsys.readouterr().out
