@@ -11,13 +11,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Local development: debug on, SQLite in ./db.sqlite3, emails printed to the console.
 DEV_ENV := DJANGO_DEBUG=true PATH="$(CURDIR)/$(VENV):$$PATH"
 
-.PHONY: help run test install chromium superuser lint format check-deploy clean
+.PHONY: help run test rehearsal install chromium superuser lint format check-deploy clean
 
 help:
 	@echo "make run        set everything up and start the site on http://127.0.0.1:8000"
 	@echo "make test       install what the tests need and run the whole suite"
 	@echo "make superuser  create a staff account for the admin"
 	@echo "make lint       ruff check and format check"
+	@echo "make rehearsal  production rehearsal: nginx, 2 gunicorns, worker, faults; see README"
 
 $(UV):
 	python3 -m venv .tools
@@ -47,6 +48,12 @@ chromium:
 
 test: install chromium
 	$(VENV)/pytest
+
+# The production rehearsal (README, "Production rehearsal"): nginx, two gunicorn instances, the
+# worker, PostgreSQL and a mail server on loopback, with faults injected; exits 1 if anything is
+# lost. Installs nginx and starts PostgreSQL when needed. Options: REHEARSAL_ARGS=--help.
+rehearsal: install
+	$(VENV)/python deploy/rehearsal.py $(REHEARSAL_ARGS)
 
 lint: install
 	$(VENV)/ruff check .

@@ -1,0 +1,1359 @@
+"""Production rehearsal: the production shape on one machine, broken on purpose, then counted.
+
+    make rehearsal                      # or: .venv/bin/python deploy/rehearsal.py --help
+
+Everything listens on 127.0.0.1 only. The script:
+
+1. makes sure nginx (apt) and PostgreSQL (pg_ctlcluster) are there, creates a scratch database,
+   runs migrate, collectstatic and check --deploy with production settings;
+2. starts a mail server (aiosmtpd, in this process) that records every message it accepts, two
+   gunicorn instances on their own ports, nginx in front of them (deploy/nginx/rehearsal.conf.in
+   around the same tilsite-http.conf and tilsite-server.conf production uses, run with its own
+   -c and -p so the system's nginx is never touched) and the task worker (db_worker, started the
+   way deploy/systemd/tilsite-worker.service starts it);
+3. submits questions through nginx without pause (GET /contact/, then POST with the CSRF cookie
+   and token and the signed form stamp; a 302 to the confirmation page is "accepted"), while it
+   SIGKILLs one gunicorn instance and restarts it, stops the mail server for a while so that
+   sends fail and are retried (with shortened delays), and SIGKILLs the worker in the middle of a
+   batch and restarts it;
+4. waits (bounded) for the email queue to drain, then checks: every accepted question is stored
+   exactly once (by reference), and both emails of every stored question reached the mail server
+   at least once (by reference, recipient and Message-ID);
+5. prints a summary, stops every process it started, drops the scratch database, and exits 1 if
+   anything was lost, stored twice or delivered twice without the worker kill to explain it.
+
+A POST is sent again by the client only when it is certain the app never saw it: the connection
+to nginx was refused, or nginx answered 502/504 with "X-Upstream-Reached: no" (not one byte went
+to any gunicorn instance). Every other failure is counted, never retried, and checked afterwards.
+Logs of every process are kept in var/rehearsal/<time>/.
+"""
+
+import argparse
+import base64
+import contextlib
+import email
+import email.policy
+import html
+import http.client
+import itertools
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+try:
+    import psycopg
+    from aiosmtpd.controller import Controller
+    from psycopg import sql
+except ImportError as missing:  # pragma: no cover - run with the project's virtualenv
+    sys.exit(f"rehearsal: {missing}. Run it with the project's environment: make rehearsal")
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEPLOY_DIR = BASE_DIR / "deploy"
+VENV_BIN = Path(sys.executable).parent
+RUNS_DIR = BASE_DIR / "var" / "rehearsal"
+KEEP_RUNS = 5
+
+HOST = "127.0.0.1"
+STAFF_ADDRESS = "staff@rehearsal.example.org"
+WORKER_ID = "rehearsal-tilsite-worker"
+EMAIL_TASK = "inquiries.tasks.send_inquiry_email"
+# Shortened backoff for the rehearsal (production: 60,300,1800,...): 75 s in all, so a 15 s
+# mail outage is ridden out with attempts to spare.
+RETRY_DELAYS = "1,2,3,4,5,5,5,5,5,5,5,5,5,5,5,5,5"
+REFERENCE = re.compile(r"TIL-[2-9A-Z]{4}-[2-9A-Z]{4}")
+PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
+
+
+# --- Output ------------------------------------------------------------------------------------
+
+START = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - START:6.1f}s] {message}", flush=True)
+
+
+def clock() -> str:
+    return datetime.now().strftime("%H:%M:%S.%f")[:-3]
+
+
+class SetupError(Exception):
+    """Something the rehearsal needs is missing or would not start."""
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGHUP: stop and clean up, as after Ctrl+C."""
+
+
+# --- Prerequisites -----------------------------------------------------------------------------
+
+
+def as_root(command: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return command
+    sudo = shutil.which("sudo")
+    if not sudo:
+        raise SetupError(f"need root (or sudo) to run: {' '.join(command)}")
+    return [sudo, *command]
+
+
+def run(command: list[str], log_file: Path | None = None, **kwargs) -> None:
+    """Run a command to completion; its output goes to log_file (or is shown on failure)."""
+    result = subprocess.run(  # noqa: S603 (fixed commands, absolute paths)
+        command, capture_output=True, text=True, check=False, **kwargs
+    )
+    output = result.stdout + result.stderr
+    if log_file is not None:
+        with log_file.open("a") as handle:
+            handle.write(f"$ {' '.join(command)}\n{output}\n")
+    if result.returncode != 0:
+        raise SetupError(f"{' '.join(command)} failed ({result.returncode}):\n{output[-3000:]}")
+
+
+def find_nginx() -> str:
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+    if found:
+        return found
+    apt = shutil.which("apt-get")
+    if not apt:
+        raise SetupError("nginx is not installed and apt-get is not available")
+    log("nginx is missing: installing Debian's nginx with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        run(as_root([apt, "install", "-y", "-qq", "nginx"]), env=env)
+    except SetupError:
+        run(as_root([apt, "update", "-qq"]), env=env)
+        run(as_root([apt, "install", "-y", "-qq", "nginx"]), env=env)
+    found = shutil.which("nginx", path="/usr/sbin:/usr/bin:/sbin")
+    if not found:
+        raise SetupError("nginx was installed but cannot be found")
+    return found
+
+
+def ensure_postgres(admin_url: str) -> None:
+    try:
+        psycopg.connect(admin_url, connect_timeout=3).close()
+        return
+    except psycopg.OperationalError as error:
+        first_error = error
+    pg_ctlcluster = shutil.which("pg_ctlcluster")
+    if not pg_ctlcluster:
+        raise SetupError(f"cannot reach PostgreSQL ({admin_url}): {first_error}")
+    version, cluster = "15", "main"
+    lsclusters = shutil.which("pg_lsclusters")
+    if lsclusters:
+        listing = subprocess.run(  # noqa: S603
+            [lsclusters, "--no-header"], capture_output=True, text=True, check=False
+        ).stdout.split("\n")
+        for line in listing:
+            parts = line.split()
+            if len(parts) >= 3 and parts[2] == "5432":
+                version, cluster = parts[0], parts[1]
+    log(f"PostgreSQL is down: starting cluster {version}/{cluster}")
+    run(as_root([pg_ctlcluster, "--skip-systemctl-redirect", version, cluster, "start"]))
+    for _ in range(30):
+        try:
+            psycopg.connect(admin_url, connect_timeout=3).close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(0.5)
+    raise SetupError(f"PostgreSQL did not come up at {admin_url}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+# --- Scratch database --------------------------------------------------------------------------
+
+
+class ScratchDatabase:
+    PREFIX = "tilsite_rehearsal_"
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url
+        self.name = f"{self.PREFIX}{os.getpid()}_{secrets.token_hex(3)}"
+        parts = urlsplit(admin_url)
+        self.url = parts._replace(path=f"/{self.name}").geturl()
+
+    def _admin(self):
+        return psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5)
+
+    def drop_leftovers(self) -> None:
+        """Drop scratch databases of earlier runs whose script is no longer running."""
+        with self._admin() as conn:
+            names = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                    (self.PREFIX + "%",),
+                )
+            ]
+            for name in names:
+                pid = name.removeprefix(self.PREFIX).split("_")[0]
+                if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                    conn.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(name)
+                        )
+                    )
+                    log(f"dropped {name}, left behind by an earlier run")
+
+    def create(self) -> None:
+        with self._admin() as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+
+    def drop(self) -> None:
+        with self._admin() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
+            )
+
+
+# --- The mail server ---------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    at: float  # time.monotonic()
+    message_id: str
+    recipients: tuple[str, ...]
+    reference: str
+
+
+class Inbox:
+    """aiosmtpd handler: keeps the Message-ID, recipients and reference of every message."""
+
+    def __init__(self):
+        self.messages: list[Received] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        subject = str(message.get("Subject", ""))
+        found = REFERENCE.search(subject)
+        record = Received(
+            at=time.monotonic(),
+            message_id=str(message.get("Message-ID", "")).strip(),
+            recipients=tuple(address.lower() for address in envelope.rcpt_tos),
+            reference=found.group(0) if found else "",
+        )
+        with self.lock:
+            self.messages.append(record)
+        return "250 2.0.0 Message accepted for delivery"
+
+
+class MailServer:
+    def __init__(self, port: int):
+        self.port = port
+        self.inbox = Inbox()
+        self.controller: Controller | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.controller is not None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname=HOST, port=self.port, ready_timeout=10)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+# --- Processes ---------------------------------------------------------------------------------
+
+
+class Service:
+    """A child process in its own process group, so that a kill takes all of it at once."""
+
+    def __init__(self, name: str, command: list[str], env: dict, log_path: Path):
+        self.name, self.command, self.env, self.log_path = name, command, env, log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("a") as handle:
+            handle.write(f"\n=== {clock()} start: {' '.join(self.command)}\n")
+            handle.flush()
+            self.process = subprocess.Popen(  # noqa: S603 (fixed command, absolute path)
+                self.command,
+                cwd=BASE_DIR,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (master and workers), as a crash would."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM, then SIGKILL whatever is left of the group."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+        self.process = None
+
+
+def http_get(port: int, path: str, timeout: float = 5) -> int:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Host": HOST})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def wait_healthy(port: int, service: Service | None = None, timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if service is not None and not service.running:
+            raise SetupError(f"{service.name} exited; see {service.log_path}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if http_get(port, "/healthz") == 200:
+                return time.monotonic() - started
+        time.sleep(0.2)
+    raise SetupError(f"nothing healthy on {HOST}:{port}/healthz after {timeout:.0f} s")
+
+
+def wait_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.monotonic()))
+
+
+def connections_to(port: int) -> int:
+    """Established TCP connections to this local port (requests in progress), from /proc."""
+    try:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return 0
+    wanted = f":{port:04X}"
+    return sum(1 for line in table if line.split()[1].endswith(wanted) and line.split()[3] == "01")
+
+
+def render_nginx_config(values: dict[str, str]) -> str:
+    template = (DEPLOY_DIR / "nginx" / "rehearsal.conf.in").read_text()
+    missing = sorted(set(PLACEHOLDER.findall(template)) - values.keys())
+    if missing:
+        raise SetupError(f"rehearsal.conf.in needs values for: {', '.join(missing)}")
+    return PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+def check_production_nginx_config(nginx: str, run_dir: Path, setup_log: Path) -> None:
+    """nginx -t on deploy/nginx/til.conf, with a throwaway certificate in place of the real one."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        log("openssl missing: skipped the syntax check of deploy/nginx/til.conf")
+        return
+    check_dir = run_dir / "til-conf-check"
+    check_dir.mkdir()
+    cert, key = check_dir / "cert.pem", check_dir / "key.pem"
+    run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=til.example.org", "-keyout", str(key), "-out", str(cert)),
+        ],
+        setup_log,
+    )
+    site = (DEPLOY_DIR / "nginx" / "til.conf").read_text()
+    site = site.replace("/etc/letsencrypt/live/til.example.org/fullchain.pem", str(cert))
+    site = site.replace("/etc/letsencrypt/live/til.example.org/privkey.pem", str(key))
+    site = site.replace("/srv/tilsite/app", str(BASE_DIR))
+    site = site.replace("/var/log/nginx/", f"{check_dir}/")
+    (check_dir / "til.conf").write_text(site)
+    (check_dir / "nginx.conf").write_text(
+        f"pid {check_dir}/nginx.pid;\nerror_log {check_dir}/error.log;\nevents {{}}\n"
+        f"http {{\n    include {mime_types(nginx)};\n    include {check_dir}/til.conf;\n}}\n"
+    )
+    run(
+        [
+            *(nginx, "-t", "-q", "-c", f"{check_dir}/nginx.conf"),
+            *("-p", f"{check_dir}/", "-e", f"{check_dir}/error.log"),
+        ],
+        setup_log,
+    )
+    shutil.rmtree(check_dir)
+    log("deploy/nginx/til.conf (production, TLS) passes nginx -t")
+
+
+def mime_types(nginx: str) -> str:
+    for candidate in (Path(nginx).resolve().parent.parent / "etc/nginx", Path("/etc/nginx")):
+        if (candidate / "mime.types").exists():
+            return str(candidate / "mime.types")
+    raise SetupError("cannot find nginx's mime.types")
+
+
+# --- The visitors ------------------------------------------------------------------------------
+
+NAMES = [
+    "Ada Lovelace",
+    "Zoë Ó Briain",
+    "María José García",
+    "Łukasz Nowak",
+    "Nguyễn Thị Minh",
+    "Siobhán O'Connor",
+    "Jean-Luc d'Arcy",
+    "Ngozi Okafor",
+    "李小龍",
+    "Amir Hussein",
+]
+ASKING_AS = ["patient", "caregiver", "professional", "other"]
+TOPICS = [
+    "is-til-right",
+    "treatment-process",
+    "side-effects",
+    "costs",
+    "clinical-trials",
+    "other",
+]
+CANCER_TYPES = ["", "melanoma", "cervical cancer", "non-small cell lung cancer", "uveal melanoma"]
+CAME_FROM = ["", "/", "/side-effects/", "/what-is-til-therapy/", "/treatment-journey/"]
+QUESTIONS = [
+    "How long does the whole TIL treatment take, from surgery to going home?",
+    "My father has stage IV melanoma.\r\nIs he too old for TIL therapy? He is 78.",
+    "What side effects should we expect from the chemotherapy before the infusion? "
+    "I read about low blood counts & infections <and> I am worried.",
+    "Does insurance cover this — and who pays for travel to the hospital?",
+    "Are there clinical trials for cervical cancer that use TIL? "
+    + "I would like to understand the phases. " * 20,
+]
+
+
+def form_value(page: str, name: str) -> str | None:
+    tag = re.search(rf'<input[^>]*\bname="{re.escape(name)}"[^>]*>', page)
+    if not tag:
+        return None
+    value = re.search(r'\bvalue="([^"]*)"', tag.group(0))
+    return html.unescape(value.group(1)) if value else None
+
+
+def reference_from_location(location: str) -> str | None:
+    """The reference inside the confirmation link's signed token (signing.dumps, not secret)."""
+    token = parse_qs(urlsplit(location).query).get("ref", [""])[0]
+    payload = token.split(":", 1)[0]
+    if not payload or payload.startswith("."):
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return None
+    return value.get("ref") if isinstance(value, dict) else None
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: str
+
+
+class NotSent(Exception):
+    """The connection to nginx was refused: the request certainly reached nothing."""
+
+
+class Visitor:
+    """One browser: its own cookies, talking to nginx over plain HTTP on the loopback."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.origin = f"https://{HOST}:{port}"  # what the browser sees behind TLS
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: str | None = None) -> Response:
+        headers = {"Host": f"{HOST}:{self.port}", "User-Agent": "tilsite-rehearsal"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = self.origin
+            headers["Referer"] = f"{self.origin}/contact/"
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
+        try:
+            try:
+                conn.connect()
+            except ConnectionRefusedError as error:
+                raise NotSent(str(error)) from error
+            conn.request(method, path, body=body.encode() if body else None, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return Response(response.status, response.headers, text)
+
+
+@dataclass
+class Submission:
+    number: int
+    email: str
+    reference: str = ""
+    accepted_at: float = 0.0
+
+
+@dataclass
+class LoadStats:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    counts: Counter = field(default_factory=Counter)
+    accepted: list[Submission] = field(default_factory=list)
+    ambiguous: list[Submission] = field(default_factory=list)
+    post_seconds: list[float] = field(default_factory=list)
+
+    def count(self, key: str, amount: int = 1) -> None:
+        with self.lock:
+            self.counts[key] += amount
+
+
+class Load:
+    """Submit valid, varied questions through nginx from several threads, at a steady pace."""
+
+    MAX_POST_TRIES = 4
+
+    def __init__(self, port: int, clients: int, rate: float, run_tag: str):
+        self.port, self.clients, self.rate, self.run_tag = port, clients, rate, run_tag
+        self.stop_event = threading.Event()
+        self.stats = LoadStats()
+        self.numbers = itertools.count(1)
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for index in range(self.clients):
+            thread = threading.Thread(target=self.loop, args=(index,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout=40)
+
+    def loop(self, index: int) -> None:
+        rng = random.Random(f"{self.run_tag}-{index}")
+        visitor = Visitor(self.port)
+        interval = self.clients / self.rate
+        next_at = time.monotonic() + rng.random() * interval
+        while not self.stop_event.is_set():
+            delay = next_at - time.monotonic()
+            if delay > 0 and self.stop_event.wait(delay):
+                break
+            next_at = max(next_at + interval, time.monotonic() - interval)
+            try:
+                self.submit_one(visitor, rng)
+            except Exception as error:  # keep the load going; count what went wrong
+                self.stats.count(f"client bug: {type(error).__name__}")
+
+    def form_data(self, number: int, rng: random.Random) -> dict[str, str]:
+        wants_phone = rng.random() < 0.3
+        return {
+            "name": rng.choice(NAMES),
+            "email": f"visitor-{number:05d}.{self.run_tag}@rehearsal.example.org",
+            "phone": f"+44 20 7946 {number % 10000:04d}"
+            if wants_phone or rng.random() < 0.2
+            else "",
+            "preferred_contact": "phone" if wants_phone else "email",
+            "asking_as": rng.choice(ASKING_AS),
+            "cancer_type": rng.choice(CANCER_TYPES),
+            "topic": rng.choice(TOPICS),
+            "question": f"{rng.choice(QUESTIONS)}\r\n\r\n(rehearsal question {number})",
+            "consent": "on",
+            "website": "",
+            "came_from": rng.choice(CAME_FROM),
+        }
+
+    def submit_one(self, visitor: Visitor, rng: random.Random) -> None:
+        stats = self.stats
+        try:
+            page = visitor.request("GET", "/contact/")
+        except (OSError, http.client.HTTPException, NotSent):
+            stats.count("GET /contact/ failed (connection)")
+            return
+        if page.status != 200:
+            stats.count(f"GET /contact/ answered {page.status}")
+            return
+        token = form_value(page.body, "csrfmiddlewaretoken")
+        stamp = form_value(page.body, "form_stamp")
+        if not token or stamp is None:
+            stats.count("GET /contact/ without CSRF token or form stamp")
+            return
+
+        number = next(self.numbers)
+        data = self.form_data(number, rng)
+        data |= {"csrfmiddlewaretoken": token, "form_stamp": stamp, "send": "Send question"}
+        submission = Submission(number=number, email=data["email"])
+        body = urlencode(data)
+        stats.count("submissions attempted")
+
+        for attempt in range(1, self.MAX_POST_TRIES + 1):
+            started = time.monotonic()
+            try:
+                response = visitor.request("POST", "/contact/", body)
+            except NotSent:
+                stats.count("POST retried: connection to nginx refused")
+                time.sleep(0.5 * attempt)
+                continue
+            except (OSError, http.client.HTTPException):
+                stats.count("POST failed: connection broke, may have reached the app")
+                with stats.lock:
+                    stats.ambiguous.append(submission)
+                return
+            with stats.lock:
+                stats.post_seconds.append(time.monotonic() - started)
+            reached = response.headers.get("X-Upstream-Reached", "")
+            if response.status in (502, 504) and reached == "no":
+                stats.count("POST retried: nginx said no app server saw it")
+                time.sleep(0.5 * attempt)
+                continue
+            if response.status in (502, 504):
+                stats.count(f"POST {response.status} from nginx, may have reached the app")
+                with stats.lock:
+                    stats.ambiguous.append(submission)
+                return
+            if response.status == 302:
+                self.accepted(visitor, submission, response.headers.get("Location", ""))
+                return
+            stats.count(f"POST answered {response.status} (not accepted)")
+            with stats.lock:
+                stats.ambiguous.append(submission)  # checked later: must not be stored
+            return
+        stats.count("POST given up after retries (never reached the app)")
+
+    def accepted(self, visitor: Visitor, submission: Submission, location: str) -> None:
+        stats = self.stats
+        reference = reference_from_location(location)
+        if not reference or "/contact/thank-you/" not in location:
+            stats.count("302 without a readable reference")
+            with stats.lock:
+                stats.ambiguous.append(submission)
+            return
+        submission.reference = reference
+        submission.accepted_at = time.monotonic()
+        with stats.lock:
+            stats.accepted.append(submission)
+        try:
+            page = visitor.request("GET", urlsplit(location).path + "?" + urlsplit(location).query)
+        except (OSError, http.client.HTTPException, NotSent):
+            stats.count("confirmation page: connection failed")
+            return
+        shown = re.search(r'class="inquiry-reference">\s*([^<\s]+)', page.body)
+        if page.status == 200 and shown and shown.group(1) == reference:
+            stats.count("confirmation page showed the reference")
+        else:
+            stats.count(f"confirmation page: {page.status}, reference not shown")
+
+
+# --- Watching the database ---------------------------------------------------------------------
+
+
+class Queue:
+    """Read-only queries on the scratch database: the task queue and the deliveries."""
+
+    def __init__(self, url: str):
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def snapshot(self) -> dict[str, int]:
+        row = self.conn.execute(
+            """
+            SELECT
+              count(*) FILTER (WHERE status = 'READY'
+                               AND (run_after <= now() OR run_after >= %(never)s)),
+              count(*) FILTER (WHERE status = 'READY'
+                               AND run_after > now() AND run_after < %(never)s),
+              count(*) FILTER (WHERE status = 'RUNNING')
+            FROM django_tasks_database_dbtaskresult
+            """,
+            # django-tasks-db's "no run_after": 9999-01-01 UTC (get_date_max)
+            {"never": datetime(9999, 1, 1, tzinfo=UTC)},
+        ).fetchone()
+        deliveries = dict(
+            self.conn.execute(
+                "SELECT status, count(*) FROM inquiries_emaildelivery GROUP BY status"
+            ).fetchall()
+        )
+        return {
+            "ready": row[0],
+            "waiting": row[1],
+            "running": row[2],
+            "pending": deliveries.get("pending", 0),
+            "sent": deliveries.get("sent", 0),
+            "failed": deliveries.get("failed", 0),
+        }
+
+    def running_task(self) -> tuple[str, dict] | None:
+        row = self.conn.execute(
+            "SELECT id, args_kwargs FROM django_tasks_database_dbtaskresult "
+            "WHERE status = 'RUNNING' AND worker_ids->>-1 = %s AND task_path = %s LIMIT 1",
+            (WORKER_ID, EMAIL_TASK),
+        ).fetchone()
+        return (str(row[0]), row[1].get("kwargs", {})) if row else None
+
+    def task_status(self, task_id: str) -> str:
+        row = self.conn.execute(
+            "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = %s", (task_id,)
+        ).fetchone()
+        return row[0] if row else "gone"
+
+    def reference(self, inquiry_id: int) -> str:
+        row = self.conn.execute(
+            "SELECT reference FROM inquiries_inquiry WHERE id = %s", (inquiry_id,)
+        ).fetchone()
+        return row[0] if row else f"inquiry id {inquiry_id}"
+
+    def inquiries(self) -> list[tuple[int, str, str]]:
+        return self.conn.execute("SELECT id, reference, email FROM inquiries_inquiry").fetchall()
+
+    def deliveries(self) -> dict[tuple[str, str], tuple[str, int, str]]:
+        rows = self.conn.execute(
+            "SELECT i.reference, d.kind, d.status, d.attempts, d.message_id "
+            "FROM inquiries_emaildelivery d JOIN inquiries_inquiry i ON i.id = d.inquiry_id"
+        ).fetchall()
+        return {(ref, kind): (status, attempts, mid) for ref, kind, status, attempts, mid in rows}
+
+
+# --- The rehearsal -----------------------------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    at: float
+    wall: str
+    what: str
+
+
+class Rehearsal:
+    def __init__(self, args: argparse.Namespace, stack: contextlib.ExitStack):
+        self.args = args
+        self.stack = stack
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.run_dir = RUNS_DIR / stamp
+        self.run_tag = secrets.token_hex(2)
+        self.faults: list[Fault] = []
+        self.load_started = 0.0
+        self.web_killed_at = 0.0
+        self.worker_killed_at: float | None = None
+        self.worker_restarted_at: float | None = None
+        self.killed_task: tuple[str, str] | None = None
+        self.requeued: list[str] = []
+
+    # --- Setting up -----------------------------------------------------------------------
+
+    def fault(self, what: str) -> None:
+        offset = time.monotonic() - self.load_started
+        self.faults.append(Fault(offset, clock(), what))
+        log(f"FAULT +{offset:5.1f}s  {what}")
+
+    def prepare(self) -> None:
+        RUNS_DIR.mkdir(parents=True, exist_ok=True)
+        for old in sorted(RUNS_DIR.glob("2*"))[:-KEEP_RUNS]:
+            shutil.rmtree(old, ignore_errors=True)
+        self.run_dir.mkdir()
+        (self.run_dir / "nginx" / "logs").mkdir(parents=True)
+        for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (self.run_dir / "nginx" / "tmp" / name).mkdir(parents=True)
+        self.setup_log = self.run_dir / "setup.log"
+        log(f"logs: {self.run_dir.relative_to(BASE_DIR)}/")
+
+        self.nginx = find_nginx()
+        ensure_postgres(self.args.pg_url)
+        self.database = ScratchDatabase(self.args.pg_url)
+        self.database.drop_leftovers()
+        self.database.create()
+        self.stack.callback(self.drop_database)
+        log(f"scratch database {self.database.name} created")
+
+        self.http_port, self.smtp_port = free_port(), free_port()
+        self.web_ports = [free_port(), free_port()]
+        self.env = self.environment()
+
+        python = str(VENV_BIN / "python")
+        manage = [python, "manage.py"]
+        run([*manage, "migrate", "--noinput"], self.setup_log, cwd=BASE_DIR, env=self.env)
+        run(
+            [*manage, "collectstatic", "--noinput", "--verbosity", "0"],
+            self.setup_log,
+            cwd=BASE_DIR,
+            env=self.env,
+        )
+        run(
+            [*manage, "check", "--deploy", "--fail-level", "ERROR"],
+            self.setup_log,
+            cwd=BASE_DIR,
+            env=self.env,
+        )
+        log("migrate, collectstatic and check --deploy done (production settings)")
+        check_production_nginx_config(self.nginx, self.run_dir, self.setup_log)
+
+    def environment(self) -> dict[str, str]:
+        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
+        env = {name: os.environ[name] for name in keep if name in os.environ}
+        env |= {
+            "PYTHONUNBUFFERED": "1",
+            # Production mode: no DJANGO_DEBUG. Everything below is in README's table.
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": f"{HOST},localhost",
+            "DATABASE_URL": self.database.url,
+            "EMAIL_URL": f"smtp://{HOST}:{self.smtp_port}?timeout=5",
+            "DEFAULT_FROM_EMAIL": "TIL rehearsal <noreply@rehearsal.example.org>",
+            "INQUIRY_NOTIFY_EMAILS": STAFF_ADDRESS,
+            "SITE_URL": f"https://{HOST}:{self.http_port}",
+            "TRUSTED_PROXY_COUNT": "1",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "1",
+            "LOG_LEVEL": "INFO",
+            # Relaxed for a machine posting questions: no minimum fill time, no rate limit
+            # to speak of, and retry delays of seconds instead of minutes.
+            "INQUIRY_MIN_FILL_SECONDS": "0",
+            "INQUIRY_RATE_LIMIT": "1000000",
+            "INQUIRY_RATE_LIMIT_WINDOW_SECONDS": "600",
+            "INQUIRY_EMAIL_RETRY_DELAYS": RETRY_DELAYS,
+            # The app's own recovery of sends whose worker died (production: 300 s), short
+            # enough to act within the run when the worker is restarted without
+            # recover_stalled_emails --worker-id (--no-requeue).
+            "INQUIRY_STALLED_SEND_SECONDS": "10",
+        }
+        return env
+
+    def start_services(self) -> None:
+        self.mail = MailServer(self.smtp_port)
+        self.mail.start()
+        self.stack.callback(self.mail.stop)
+        log(f"mail server (aiosmtpd) on {HOST}:{self.smtp_port}")
+
+        gunicorn = str(VENV_BIN / "gunicorn")
+        self.webs = []
+        for index, port in enumerate(self.web_ports, start=1):
+            web = Service(
+                f"web{index}",
+                [gunicorn, "--bind", f"{HOST}:{port}", "tilsite.wsgi"],
+                self.env,
+                self.run_dir / f"web{index}.log",
+            )
+            web.start()
+            self.stack.callback(web.stop)
+            self.webs.append(web)
+        for web, port in zip(self.webs, self.web_ports, strict=True):
+            wait_healthy(port, web)
+            log(f"{web.name}: gunicorn (2 workers) on {HOST}:{port}, healthy")
+
+        config = self.run_dir / "nginx" / "nginx.conf"
+        config.write_text(
+            render_nginx_config(
+                {
+                    "PREFIX": str(self.run_dir / "nginx"),
+                    "DEPLOY_DIR": str(DEPLOY_DIR),
+                    "MIME_TYPES": mime_types(self.nginx),
+                    "STATIC_ROOT": str(BASE_DIR / "staticfiles"),
+                    "HTTP_PORT": str(self.http_port),
+                    "WEB1_PORT": str(self.web_ports[0]),
+                    "WEB2_PORT": str(self.web_ports[1]),
+                }
+            )
+        )
+        prefix = f"{self.run_dir / 'nginx'}/"
+        error_log = str(self.run_dir / "nginx" / "logs" / "nginx-error.log")
+        run(
+            [self.nginx, "-t", "-q", "-c", str(config), "-p", prefix, "-e", error_log],
+            self.setup_log,
+        )
+        self.proxy = Service(
+            "nginx",
+            [self.nginx, "-c", str(config), "-p", prefix, "-e", error_log],
+            self.env,
+            self.run_dir / "nginx.log",
+        )
+        self.proxy.start()
+        self.stack.callback(self.proxy.stop)
+        wait_healthy(self.http_port, self.proxy)
+        log(f"nginx on {HOST}:{self.http_port} -> {self.web_ports[0]}, {self.web_ports[1]}")
+
+        self.worker = Service(
+            "worker",
+            [
+                str(VENV_BIN / "python"),
+                "manage.py",
+                "db_worker",
+                "--interval",
+                "1",
+                "--no-reload",
+                "--no-startup-delay",
+                "--worker-id",
+                WORKER_ID,
+            ],
+            self.env,
+            self.run_dir / "worker.log",
+        )
+        self.start_worker()
+        self.stack.callback(self.worker.stop)
+        log(f"task worker (db_worker --worker-id {WORKER_ID}) running")
+        self.queue = Queue(self.database.url)
+        self.stack.callback(self.queue.conn.close)
+
+    def start_worker(self) -> None:
+        """As tilsite-worker.service does: recover the sends this worker id left RUNNING, then
+        start."""
+        if not self.args.no_requeue:
+            output = subprocess.run(  # noqa: S603
+                [
+                    str(VENV_BIN / "python"),
+                    "manage.py",
+                    "recover_stalled_emails",
+                    "--worker-id",
+                    WORKER_ID,
+                ],
+                cwd=BASE_DIR,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            with self.worker.log_path.open("a") as handle:
+                handle.write(output.stdout + output.stderr)
+            if output.returncode != 0:
+                raise SetupError(f"recover_stalled_emails failed:\n{output.stderr[-2000:]}")
+            self.requeued.append(output.stdout.strip())
+        self.worker.start()
+
+    def drop_database(self) -> None:
+        if self.args.keep_db:
+            log(f"kept the scratch database {self.database.name} (--keep-db)")
+            return
+        self.database.drop()
+        log(f"dropped the scratch database {self.database.name}")
+
+    # --- Faults -------------------------------------------------------------------------------
+
+    def kill_web(self) -> None:
+        """SIGKILL web1, preferably while it is serving requests (up to 5 s to catch one)."""
+        web, port = self.webs[0], self.web_ports[0]
+        deadline = time.monotonic() + 5
+        busy = 0
+        while time.monotonic() < deadline and not (busy := connections_to(port)):
+            time.sleep(0.002)
+        web.kill()
+        self.web_killed_at = time.monotonic()
+        self.fault(
+            f"SIGKILL {web.name} (gunicorn master and workers, port {port}) "
+            f"with {busy} request(s) in progress"
+        )
+
+    def restart_web(self) -> None:
+        web = self.webs[0]
+        wait_until(self.web_killed_at + self.args.web_down)
+        web.start()
+        took = wait_healthy(self.web_ports[0], web)
+        self.fault(f"restarted {web.name}; healthy after {took:.1f} s")
+
+    def stop_mail(self) -> None:
+        self.mail.stop()
+        self.fault("mail server stopped (connections refused: sends fail and are retried)")
+
+    def start_mail(self) -> None:
+        self.mail.start()
+        self.fault("mail server started again")
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker in the middle of a batch, as soon as it is seen running a task."""
+        deadline = time.monotonic() + 10
+        task = None
+        while time.monotonic() < deadline:
+            if self.queue.snapshot()["ready"] >= 1 and (task := self.queue.running_task()):
+                break
+            time.sleep(0.002)
+        self.worker.kill()
+        self.worker_killed_at = time.monotonic()
+        ready = self.queue.snapshot()["ready"]
+        if task is None:
+            self.fault(f"SIGKILL worker (no task seen running in 10 s); {ready} task(s) ready")
+            return
+        task_id, kwargs = task
+        kind, reference = kwargs.get("kind"), self.queue.reference(kwargs.get("inquiry_id"))
+        status = self.queue.task_status(task_id)
+        if status == "RUNNING":
+            self.killed_task = (reference, kind)
+            self.fault(
+                f"SIGKILL worker mid-batch, in the middle of sending the {kind} email of "
+                f"{reference} (its task is left RUNNING); {ready} more task(s) ready"
+            )
+        else:
+            self.fault(
+                f"SIGKILL worker mid-batch, between two tasks (the {kind} email of {reference} "
+                f"had just ended: {status}); {ready} task(s) ready"
+            )
+
+    def restart_worker(self) -> None:
+        wait_until(self.worker_killed_at + 3)
+        self.start_worker()
+        self.worker_restarted_at = time.monotonic()
+        note = f" ({self.requeued[-1]})" if not self.args.no_requeue else ""
+        self.fault(f"worker restarted{note}")
+
+    # --- Running ------------------------------------------------------------------------------
+
+    def schedule(self) -> list[tuple[float, str, Callable[[], None]]]:
+        d = self.args.duration
+        events = [
+            (0.15 * d, "kill web1", self.kill_web),
+            (0.15 * d + self.args.web_down, "restart web1", self.restart_web),
+            (0.35 * d, "stop mail", self.stop_mail),
+            (0.35 * d + self.args.mail_outage, "start mail", self.start_mail),
+            (0.70 * d, "kill worker", self.kill_worker),
+            (0.70 * d + 3, "restart worker", self.restart_worker),
+        ]
+        return sorted(events, key=lambda event: event[0])
+
+    def progress(self, phase: str) -> None:
+        snap = self.queue.snapshot()
+        counts = self.load.stats.counts
+        with self.mail.inbox.lock:
+            received = len(self.mail.inbox.messages)
+        log(
+            f"{phase}: accepted {len(self.load.stats.accepted)}/"
+            f"{counts['submissions attempted']}, emails received {received}, sent {snap['sent']}, "
+            f"pending {snap['pending']} (tasks ready {snap['ready']}, waiting {snap['waiting']}, "
+            f"running {snap['running']}), mail {'up' if self.mail.up else 'DOWN'}, "
+            f"worker {'up' if self.worker.running else 'DOWN'}"
+        )
+
+    def run_load(self) -> None:
+        self.load = Load(self.http_port, self.args.clients, self.args.rate, self.run_tag)
+        self.stack.callback(self.load.stop)
+        log(
+            f"load: {self.args.clients} clients, about {self.args.rate:g} questions/s, "
+            f"for {self.args.duration:g} s"
+        )
+        self.load_started = time.monotonic()
+        self.load.start()
+        events = self.schedule()
+        last_progress = 0.0
+        while (elapsed := time.monotonic() - self.load_started) < self.args.duration or events:
+            while events and events[0][0] <= elapsed:
+                events.pop(0)[2]()
+            if time.monotonic() - last_progress >= 5:
+                self.progress("load")
+                last_progress = time.monotonic()
+            if elapsed >= self.args.duration and not events:
+                break
+            time.sleep(0.05)
+        self.load.stop()
+        log("load stopped")
+
+    def drain(self) -> float:
+        """Wait for every delivery to be sent (or to fail for good), within the drain timeout."""
+        started = time.monotonic()
+        idle_since = None
+        last_progress = 0.0
+        while time.monotonic() - started < self.args.drain_timeout:
+            snap = self.queue.snapshot()
+            if snap["pending"] == 0 and snap["ready"] == 0 and snap["running"] == 0:
+                log(f"queue drained in {time.monotonic() - started:.1f} s")
+                return time.monotonic() - started
+            # Pending emails with nothing queued that could ever send them: orphaned.
+            if snap["ready"] == 0 and snap["waiting"] == 0 and snap["pending"] > 0:
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > 10:
+                    log(f"{snap['pending']} email(s) pending with no task left to send them")
+                    return time.monotonic() - started
+            else:
+                idle_since = None
+            if time.monotonic() - last_progress >= 5:
+                self.progress("drain")
+                last_progress = time.monotonic()
+            time.sleep(0.5)
+        log(f"drain timed out after {self.args.drain_timeout:g} s")
+        return time.monotonic() - started
+
+    # --- Counting -----------------------------------------------------------------------------
+
+    def nginx_failovers(self) -> Counter:
+        """From nginx's access log: requests passed on to the other instance, and its 50x."""
+        seen: Counter = Counter()
+        path = self.run_dir / "nginx" / "logs" / "nginx-access.log"
+        pattern = re.compile(
+            r'"(\w+) [^"]*" (\d{3}) .* upstream=(.*) upstream_status=(.*) upstream_sent='
+        )
+        for line in path.read_text().splitlines() if path.exists() else []:
+            match = pattern.search(line)
+            if not match:
+                continue
+            method, status, upstreams, statuses = match.groups()
+            if "," in upstreams:
+                seen[
+                    f"{method} passed on to the other instance ({statuses}), answered {status}"
+                ] += 1
+            elif status in ("502", "504"):
+                seen[f"{method} answered {status} by nginx ({statuses})"] += 1
+        return seen
+
+    def tally(self, drain_seconds: float) -> bool:
+        time.sleep(1)  # let the last SMTP transactions finish
+        stats = self.load.stats
+        rows = self.queue.inquiries()
+        deliveries = self.queue.deliveries()
+        with self.mail.inbox.lock:
+            messages = list(self.mail.inbox.messages)
+
+        by_reference = defaultdict(list)
+        by_email = defaultdict(list)
+        for _pk, reference, address in rows:
+            by_reference[reference].append(address.lower())
+            by_email[address.lower()].append(reference)
+
+        accepted = stats.accepted
+        stored = [s for s in accepted if s.email.lower() in by_reference.get(s.reference, [])]
+        missing = [s for s in accepted if s not in stored]
+        duplicate_rows = sum(len(refs) - 1 for refs in by_email.values() if len(refs) > 1)
+        accepted_emails = {s.email.lower() for s in accepted}
+        ambiguous_stored = [s for s in stats.ambiguous if s.email.lower() in by_email]
+        unconfirmed_rows = [r for r in rows if r[2].lower() not in accepted_emails]
+
+        # Deliveries at the mail server, per (reference, kind).
+        copies: dict[tuple[str, str], list[Received]] = defaultdict(list)
+        for message in messages:
+            if STAFF_ADDRESS in message.recipients:
+                copies[(message.reference, "staff")].append(message)
+            if any(r != STAFF_ADDRESS for r in message.recipients):
+                copies[(message.reference, "acknowledgement")].append(message)
+        expected = [(ref, kind) for _pk, ref, _a in rows for kind in ("staff", "acknowledgement")]
+        delivered = [key for key in expected if copies.get(key)]
+        lost = [key for key in expected if not copies.get(key)]
+        wrong_recipient = [
+            (ref, kind)
+            for (ref, kind), received in copies.items()
+            if kind == "acknowledgement"
+            and any(
+                set(m.recipients) - {STAFF_ADDRESS} != {by_reference.get(ref, ["?"])[0]}
+                for m in received
+            )
+        ]
+        duplicates = {key: got for key, got in copies.items() if len(got) > 1}
+        unstable_ids = [
+            key for key, got in duplicates.items() if len({m.message_id for m in got}) > 1
+        ]
+        explained, unexplained = [], []
+        for key, got in duplicates.items():
+            first = min(m.at for m in got)
+            killed, restarted = self.worker_killed_at, self.worker_restarted_at
+            again = sorted(m.at for m in got)[1:]
+            if (
+                killed is not None
+                and killed - 5 <= first <= killed
+                and all(restarted is not None and at >= restarted for at in again)
+                and key not in unstable_ids
+            ):
+                explained.append(key)
+            else:
+                unexplained.append(key)
+        extra_copies = sum(len(got) - 1 for got in duplicates.values())
+        recorded_sent = sum(1 for key in expected if deliveries.get(key, ("",))[0] == "sent")
+        failed = [key for key in expected if deliveries.get(key, ("",))[0] == "failed"]
+        retried = sum(1 for key in expected if deliveries.get(key, ("", 0))[1] > 1)
+        not_recorded = [key for key in delivered if deliveries.get(key, ("",))[0] != "sent"]
+
+        counts = stats.counts
+        posts = sorted(stats.post_seconds)
+        p50 = posts[len(posts) // 2] if posts else 0
+        p95 = posts[int(len(posts) * 0.95)] if posts else 0
+        table = [
+            ("Questions submitted (POST attempted)", counts["submissions attempted"]),
+            ("Accepted (302 to the confirmation page)", len(accepted)),
+            (
+                "  confirmation page showed the reference",
+                counts["confirmation page showed the reference"],
+            ),
+            ("Stored (accepted, found by reference)", len(stored)),
+            ("Missing (accepted, not stored)", len(missing)),
+            ("Duplicates stored (one submission, more rows)", duplicate_rows),
+            ("Stored without a confirmation (unclear POSTs)", len(unconfirmed_rows)),
+            (
+                "Client-visible errors, POST retried (app never saw it)",
+                counts["POST retried: nginx said no app server saw it"]
+                + counts["POST retried: connection to nginx refused"],
+            ),
+            ("Client-visible errors, POST not retried (may have arrived)", len(stats.ambiguous)),
+            ("  of which stored after all", len(ambiguous_stored)),
+            (
+                "Client-visible errors, GET /contact/",
+                sum(v for k, v in counts.items() if k.startswith("GET /contact/")),
+            ),
+            ("Emails expected (2 per stored question)", len(expected)),
+            ("Delivered at least once (at the mail server)", len(delivered)),
+            ("LOST (never reached the mail server)", len(lost)),
+            ("Duplicate deliveries (same email again)", extra_copies),
+            ("  explained by the worker kill", len(explained)),
+            ("  unexplained", len(unexplained)),
+            ("  with a different Message-ID (unstable)", len(unstable_ids)),
+            ("Acknowledgements to a wrong address", len(wrong_recipient)),
+            ("Recorded as sent in the database", recorded_sent),
+            ("  delivered but not recorded as sent", len(not_recorded)),
+            ("  marked failed (gave up)", len(failed)),
+            ("Emails that needed more than one attempt", retried),
+            ("Messages received by the mail server", len(messages)),
+            ("POST latency p50 / p95 (s)", f"{p50:.3f} / {p95:.3f}"),
+            ("Drain after the load (s)", f"{drain_seconds:.1f}"),
+        ]
+        width = max(len(label) for label, _ in table)
+        lines = ["", "=" * (width + 12), "PRODUCTION REHEARSAL SUMMARY", "=" * (width + 12)]
+        lines += [f"{label:<{width}}  {value:>8}" for label, value in table]
+        lines += ["", "Faults injected (offset from the start of the load, wall clock):"]
+        lines += [f"  +{f.at:5.1f}s  {f.wall}  {f.what}" for f in self.faults]
+        if self.killed_task:
+            reference, kind = self.killed_task
+            got = copies.get(self.killed_task, [])
+            state = deliveries.get(self.killed_task, ("?", 0, ""))
+            lines.append(
+                f"  The email the worker was sending when killed ({reference} {kind}): "
+                f"received {len(got)} time(s), recorded {state[0]} after {state[1]} attempt(s)"
+            )
+        failovers = self.nginx_failovers()
+        if failovers:
+            lines += ["", "nginx (access log):"]
+            lines += [f"  {v:6d}  {k}" for k, v in sorted(failovers.items())]
+        other = {k: v for k, v in counts.items() if k != "submissions attempted"}
+        if other:
+            lines += ["", "Client events:"]
+            lines += [f"  {v:6d}  {k}" for k, v in sorted(other.items())]
+        for title, keys in (
+            ("Missing (accepted, not stored)", [s.reference for s in missing]),
+            ("Lost emails", [f"{r} {k}: db {deliveries.get((r, k))}" for r, k in lost]),
+            ("Unexplained duplicate deliveries", [f"{r} {k}" for r, k in unexplained]),
+            ("Delivered but not recorded as sent", [f"{r} {k}" for r, k in not_recorded]),
+        ):
+            if keys:
+                lines += ["", f"{title}:"] + [f"  {key}" for key in keys[:20]]
+                if len(keys) > 20:
+                    lines.append(f"  ... and {len(keys) - 20} more")
+
+        problems = []
+        if not accepted:
+            problems.append("nothing was accepted")
+        if missing:
+            problems.append(f"{len(missing)} accepted question(s) not stored")
+        if duplicate_rows:
+            problems.append(f"{duplicate_rows} question(s) stored twice")
+        if lost:
+            problems.append(f"{len(lost)} email(s) lost")
+        if unexplained:
+            problems.append(f"{len(unexplained)} unexplained duplicate email(s)")
+        if unstable_ids:
+            problems.append(f"{len(unstable_ids)} email(s) resent with a new Message-ID")
+        if wrong_recipient:
+            problems.append(f"{len(wrong_recipient)} acknowledgement(s) to a wrong address")
+        lines.append("")
+        lines.append(
+            "RESULT: " + ("PASS, nothing lost" if not problems else "FAIL: " + "; ".join(problems))
+        )
+        text = "\n".join(lines)
+        print(text, flush=True)
+        (self.run_dir / "summary.txt").write_text(text + "\n")
+        return not problems
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Stand the production shape up on loopback, inject faults, count.",
+    )
+    parser.add_argument("--duration", type=float, default=75, help="seconds of load (75)")
+    parser.add_argument("--rate", type=float, default=8, help="questions per second (8)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent visitors (4)")
+    parser.add_argument(
+        "--web-down",
+        type=float,
+        default=8,
+        help="seconds web1 stays down (8: longer than nginx's fail_timeout of 5 s, so nginx "
+        "tries it again and is refused)",
+    )
+    parser.add_argument(
+        "--mail-outage", type=float, default=15, help="seconds the mail server is down (15)"
+    )
+    parser.add_argument(
+        "--drain-timeout", type=float, default=150, help="longest wait for the queue (150)"
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("REHEARSAL_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        help="PostgreSQL admin connection (env REHEARSAL_PG_URL)",
+    )
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
+    parser.add_argument(
+        "--no-requeue",
+        action="store_true",
+        help="restart the killed worker without manage.py recover_stalled_emails: the app's "
+        "own sweep (INQUIRY_STALLED_SEND_SECONDS, 10 s here) must recover the email alone",
+    )
+    args = parser.parse_args(argv)
+    if args.duration < 20 or args.rate <= 0 or args.clients < 1:
+        parser.error("need --duration >= 20, --rate > 0 and --clients >= 1")
+    host = urlsplit(args.pg_url).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("--pg-url must point at a loopback address")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def interrupted(signum, frame):
+        raise Interrupted(signal.strsignal(signum))
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
+    with contextlib.ExitStack() as stack:
+        rehearsal = Rehearsal(args, stack)
+        try:
+            rehearsal.prepare()
+            rehearsal.start_services()
+            rehearsal.run_load()
+            drain_seconds = rehearsal.drain()
+            passed = rehearsal.tally(drain_seconds)
+        except SetupError as error:
+            log(f"SETUP FAILED: {error}")
+            return 2
+        except (KeyboardInterrupt, Interrupted) as reason:
+            log(f"interrupted ({str(reason) or 'Ctrl+C'}): cleaning up")
+            return 130
+        finally:
+            # A second Ctrl+C must not cut the clean-up short.
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_IGN)
+            log("stopping every process started here")
+    log(f"logs and summary: {rehearsal.run_dir.relative_to(BASE_DIR)}/")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
