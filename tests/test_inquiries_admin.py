@@ -366,10 +366,19 @@ def test_reviewer_sees_deliveries_but_cannot_change_them(reviewer_client, queue)
 
 
 def test_staff_without_the_group_see_nothing(queue):
+    """Staff status alone does not let anyone list, view or export inquiries."""
     user = User.objects.create_user("temp", password="a long password 123", is_staff=True)
     client = Client()
     client.force_login(user)
+    inquiry = queue["old_new"]
     assert client.get(CHANGELIST).status_code == 403
+    assert client.get(change_url(inquiry)).status_code == 403
+    assert client.get(CHANGELIST + "?q=" + inquiry.email).status_code == 403
+    export = client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [inquiry.pk]})
+    assert export.status_code == 403
+    assert inquiry.email.encode() not in export.content
+    home = client.get(reverse("admin:index"))
+    assert b"Inquiries" not in home.content
 
 
 def test_superuser_can_delete_an_inquiry_with_its_emails(admin_client, queue):
