@@ -33,6 +33,21 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
+def site(tmp_path, settings):
+    """A content folder and sources file of the test's own (tests/content_helpers.py), with
+    a fresh page registry built from them."""
+    from tests.content_helpers import SiteFiles
+    from tilsite.pages import reset_registry
+
+    settings.CONTENT_DIR = tmp_path / "content"
+    settings.SOURCES_FILE = tmp_path / "sources.yaml"
+    files = SiteFiles(tmp_path)
+    reset_registry()
+    yield files
+    reset_registry()
+
+
+@pytest.fixture
 def axe():
     """Call axe(page) to fail the test on any WCAG violation axe-core finds on the page."""
     from axe_playwright_python.sync_playwright import Axe

@@ -6,7 +6,6 @@ import pytest
 from django.core import checks
 
 from citations.catalogue import load_catalogue
-from tests.content_helpers import SiteFiles
 from tilsite.pages import reset_registry
 
 VALID = {
@@ -96,16 +95,6 @@ def test_missing_file(tmp_path):
 def test_invalid_yaml_names_the_line(tmp_path):
     (found,) = messages(catalogue_of(tmp_path, raw="- id: a\n  title: [oops\n"))
     assert found.startswith("sources.yaml, line ")
-
-
-@pytest.fixture
-def site(tmp_path, settings):
-    settings.CONTENT_DIR = tmp_path / "content"
-    settings.SOURCES_FILE = tmp_path / "sources.yaml"
-    files = SiteFiles(tmp_path)
-    reset_registry()
-    yield files
-    reset_registry()
 
 
 def run_citation_checks():

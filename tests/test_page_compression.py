@@ -6,19 +6,7 @@ from unittest import mock
 import brotli
 import pytest
 
-from tests.content_helpers import SiteFiles
 from tilsite.page_views import choose_encoding
-from tilsite.pages import reset_registry
-
-
-@pytest.fixture
-def site(tmp_path, settings):
-    settings.CONTENT_DIR = tmp_path / "content"
-    settings.SOURCES_FILE = tmp_path / "sources.yaml"
-    files = SiteFiles(tmp_path)
-    reset_registry()
-    yield files
-    reset_registry()
 
 
 @pytest.mark.parametrize(

@@ -8,19 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from tests.content_helpers import SiteFiles
 from tilsite import pages
 from tilsite.pages import get_registry, reset_registry
-
-
-@pytest.fixture
-def site(tmp_path, settings):
-    settings.CONTENT_DIR = tmp_path / "content"
-    settings.SOURCES_FILE = tmp_path / "sources.yaml"
-    files = SiteFiles(tmp_path)
-    reset_registry()
-    yield files
-    reset_registry()
 
 
 def problems(site):
