@@ -130,3 +130,16 @@ def test_sources_page_groups_by_kind_and_shows_citing_pages(site, client):
     assert "Accessed 24 November 2026" in html
     etag = response["ETag"]
     assert client.get("/sources/", headers={"if-none-match": etag}).status_code == 304
+
+
+def test_sources_page_is_rendered_once_per_catalogue(site, client):
+    from unittest import mock
+
+    assert client.get("/sources/").status_code == 200
+    with mock.patch("citations.views.render_to_string", side_effect=AssertionError("render")):
+        response = client.get("/sources/")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=300"
+    reset_registry()  # a new catalogue (an edited sources.yaml) is rendered afresh
+    site.sources.write_text(site.sources.read_text().replace("Beta guidance", "Beta rules"))
+    assert "Beta rules" in client.get("/sources/").text
