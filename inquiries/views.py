@@ -6,13 +6,18 @@ by a honeypot, a signed form stamp and a per-client rate limit, each with a calm
 """
 
 import logging
+import threading
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -69,8 +74,47 @@ def contact(request):
     came_from = safe_came_from(request.GET.get("from")) or safe_came_from(
         request.META.get("HTTP_REFERER"), request
     )
-    form = InquiryForm(initial={"came_from": came_from, "form_stamp": make_form_stamp()})
-    return render_form(request, form)
+    return render_blank_form(request, came_from)
+
+
+# The empty form is the same page for everyone but for three values: the CSRF token, the form
+# stamp and the page the person came from. It is rendered once (per process and per set of
+# values it depends on) with markers in their place, and each request fills them in.
+_TOKEN_MARK, _STAMP_MARK, _FROM_MARK = "@@csrf-token@@", "@@form-stamp@@", "@@came-from@@"
+_blank_forms: dict = {}
+_blank_forms_lock = threading.Lock()
+
+
+def _blank_form_key(request):
+    from tilsite.pages import get_registry  # the menu comes from the page registry
+
+    return (
+        id(get_registry()),
+        settings.SITE_NAME,
+        settings.ORGANISATION_NAME,
+        settings.INQUIRY_REPLY_TIME,
+        settings.INQUIRY_OPENING_HOURS,
+    )
+
+
+def render_blank_form(request, came_from: str) -> HttpResponse:
+    key = _blank_form_key(request)
+    page = _blank_forms.get(key)
+    if page is None:
+        form = InquiryForm(initial={"came_from": _FROM_MARK, "form_stamp": _STAMP_MARK})
+        context = {**form_context(form), "csrf_token": _TOKEN_MARK}
+        page = render_to_string("inquiries/contact.html", context, request)
+        if page.count(_TOKEN_MARK) != 1 or page.count(_STAMP_MARK) != 1:
+            raise RuntimeError("the question form's markers were not rendered exactly once")
+        with _blank_forms_lock:
+            _blank_forms.clear()  # keep only the current variant
+            _blank_forms[key] = page
+    html = (
+        page.replace(_TOKEN_MARK, get_token(request))  # get_token also sets the CSRF cookie
+        .replace(_STAMP_MARK, make_form_stamp())
+        .replace(_FROM_MARK, escape(came_from))
+    )
+    return HttpResponse(html)
 
 
 def handle_submission(request):
@@ -126,15 +170,18 @@ def render_problem(request, problem: str, status: int):
     return render_form(request, form, status=status)
 
 
-def render_form(request, form: InquiryForm, status: int = 200):
-    context = {
+def form_context(form: InquiryForm) -> dict:
+    return {
         "form": form,
         "error_summary": form.error_summary() if form.is_bound else [],
         "current_slug": "contact",
         "reply_time": settings.INQUIRY_REPLY_TIME,
         "opening_hours": settings.INQUIRY_OPENING_HOURS,
     }
-    return render(request, "inquiries/contact.html", context, status=status)
+
+
+def render_form(request, form: InquiryForm, status: int = 200):
+    return render(request, "inquiries/contact.html", form_context(form), status=status)
 
 
 @never_cache

@@ -141,7 +141,7 @@ def test_page_gives_reply_time_and_opening_hours_from_settings(client, settings)
 
 def test_page_marks_contact_in_the_navigation_and_is_never_cached(client):
     response = client.get(CONTACT)
-    assert response.context["current_slug"] == "contact"
+    assert '<a href="/contact/" aria-current="page">Ask a question</a>' in response.text
     assert "no-store" in response["Cache-Control"]
     assert response.text.count("<title>Ask a question ") == 1
 
@@ -586,3 +586,20 @@ def test_ipv6_clients_are_grouped_by_their_64_network(rf, settings):
     assert key("2001:db8:1:2::1") == key("2001:db8:1:2:ffff::9")
     assert key("2001:db8:1:2::1") != key("2001:db8:1:3::1")
     assert key("::ffff:192.0.2.1") == key("192.0.2.1")
+
+
+def test_the_empty_form_is_rendered_once_and_filled_in_per_request(client, settings):
+    from unittest import mock
+
+    first = client.get("/contact/?from=/side-effects/")
+    with mock.patch("inquiries.views.render_to_string", side_effect=AssertionError("render")):
+        second = Client().get("/contact/?from=/what-is-til-therapy/")
+    pattern = r'name="(csrfmiddlewaretoken|form_stamp|came_from)" value="([^"]*)"'
+    one, two = dict(re.findall(pattern, first.text)), dict(re.findall(pattern, second.text))
+    assert one["came_from"] == "/side-effects/" and two["came_from"] == "/what-is-til-therapy/"
+    assert one["csrfmiddlewaretoken"] != two["csrfmiddlewaretoken"]
+    assert one["form_stamp"] and two["form_stamp"]
+    assert "csrftoken" in second.cookies
+    assert "@@" not in second.text
+    settings.INQUIRY_REPLY_TIME = "within 2 working days"
+    assert "within 2 working days" in client.get("/contact/").text
