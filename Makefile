@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Local development: debug on, SQLite in ./db.sqlite3, emails printed to the console.
 DEV_ENV := DJANGO_DEBUG=true PATH="$(CURDIR)/$(VENV):$$PATH"
 
-.PHONY: help run test rehearsal install chromium superuser lint format check-deploy clean
+.PHONY: help run test rehearsal bench install chromium superuser lint format check-deploy clean
 
 help:
 	@echo "make run        set everything up and start the site on http://127.0.0.1:8000"
@@ -19,6 +19,7 @@ help:
 	@echo "make superuser  create a staff account for the admin"
 	@echo "make lint       ruff check and format check"
 	@echo "make rehearsal  production rehearsal: nginx, 2 gunicorns, worker, faults; see README"
+	@echo "make bench      load benchmark (wrk, gunicorn, production settings); see README"
 
 $(UV):
 	python3 -m venv .tools
@@ -54,6 +55,15 @@ test: install chromium
 # lost. Installs nginx and starts PostgreSQL when needed. Options: REHEARSAL_ARGS=--help.
 rehearsal: install
 	$(VENV)/python deploy/rehearsal.py $(REHEARSAL_ARGS)
+
+# The load benchmark (README, "Performance"): not a test, it asserts nothing. Installs wrk from
+# Debian's packages when missing. Set DATABASE_URL=postgres://... to measure PostgreSQL too.
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "Installing Debian's wrk for the benchmark..."; \
+		$(SUDO) apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }; }
+	$(VENV)/python -m bench.run $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/ruff check .
