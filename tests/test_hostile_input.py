@@ -12,23 +12,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from inquiries.forms import InquiryForm
 from inquiries.models import Inquiry
 from tests.inquiries_helpers import form_data, run_worker
 
-FIELDS = [
-    "name",
-    "email",
-    "phone",
-    "preferred_contact",
-    "asking_as",
-    "cancer_type",
-    "topic",
-    "question",
-    "consent",
-    "website",
-    "came_from",
-    "form_stamp",
-]
+# Every field the form has, hidden ones (honeypot, came_from, form_stamp) included.
+FIELDS = list(InquiryForm.base_fields)
 ALLOWED_STATUSES = {200, 302, 400, 403, 413}
 NASTY = [
     "",
