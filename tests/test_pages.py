@@ -186,6 +186,59 @@ def test_markdown_features(site):
     assert 'href="#table"' in page.toc_html
 
 
+def test_an_included_block_is_rendered_in_place_with_the_pages_own_citations(site, settings):
+    settings.EMERGENCY_NUMBER = ""
+    blocks = site.content / "_blocks"
+    blocks.mkdir()
+    (blocks / "signs.md").write_text(
+        '!!! urgent signs "Get help"\n    Call {emergency_number} at once [@beta].\n'
+    )
+    site.page("risky", "First [@alpha].\n\n!!! include signs\n\nLast [@beta].\n")
+    page = get_registry().get("risky")
+    assert page.html.index("First") < page.html.index("Get help") < page.html.index("Last")
+    assert "Call your local emergency number at once" in page.html
+    assert [cited.source.id for cited in page.sources] == ["alpha", "beta"]
+    settings.EMERGENCY_NUMBER = "911"
+    reset_registry()
+    assert "Call 911 at once" in get_registry().get("risky").html
+
+
+def test_an_unknown_block_or_a_blocks_unknown_source_names_the_file_and_line(site):
+    blocks = site.content / "_blocks"
+    blocks.mkdir()
+    (blocks / "signs.md").write_text("Text.\n\nMore [@nope].\n")
+    site.page("risky", "Line one.\n\n!!! include missing\n")
+    found = problems(site)
+    assert "content/_blocks/signs.md, line 3: unknown source 'nope' in [@nope]" in found[0]
+    assert found[1] == "content/risky.md, line 10: unknown block 'missing' (blocks: signs)"
+
+
+def test_a_block_edit_is_picked_up_in_development(site, client, settings):
+    settings.CONTENT_RELOAD = True
+    blocks = site.content / "_blocks"
+    blocks.mkdir()
+    (blocks / "signs.md").write_text("Version one.\n")
+    site.page("risky", "!!! include signs\n")
+    assert "Version one." in client.get("/risky/").text
+    (blocks / "signs.md").write_text("Version two, longer.\n")
+    assert "Version two, longer." in client.get("/risky/").text
+
+
+def test_a_static_image_gets_its_address_and_size_or_is_a_problem(site, settings, tmp_path):
+    static = tmp_path / "static"
+    (static / "img").mkdir(parents=True)
+    (static / "img" / "fig.svg").write_text('<svg viewBox="0 0 340 612.5"></svg>')
+    settings.STATICFILES_DIRS = [static]
+    site.page("pictures", "![How it works](/static/img/fig.svg)\n")
+    html = get_registry().get("pictures").html
+    assert '<img alt="How it works" height="612" src="/static/img/fig.svg" width="340"' in html
+    site.page("broken", "![](/static/img/fig.svg)\n\n![Gone](/static/img/gone.svg)\n")
+    assert problems(site) == [
+        "content/broken.md: image /static/img/fig.svg has no alt text (its accessible name)",
+        "content/broken.md: image /static/img/gone.svg is not a file in static/",
+    ]
+
+
 def test_citations_are_numbered_in_order_of_first_use(site):
     site.page(
         "cites",

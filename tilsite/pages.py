@@ -32,6 +32,13 @@ HOME_SLUG = "index"
 RESERVED_SLUGS = {"contact", "sources", "static", "admin", "healthz", "robots-txt", "sitemap"}
 MAX_REVIEW_INTERVAL = {"Research": datetime.timedelta(days=366)}
 DEFAULT_MAX_REVIEW_INTERVAL = datetime.timedelta(days=3 * 366)
+# A line `!!! include warning-signs` is replaced by content/_blocks/warning-signs.md before the
+# page is rendered, so a block shared by many pages is written once and numbered with each
+# page's own citations.
+BLOCKS_DIR = "_blocks"
+INCLUDE_LINE = re.compile(r"^!!! include (?P<name>\S*)[ \t]*$", re.MULTILINE)
+# Placeholders a block may use, filled from settings: what the organisation must supply.
+EMERGENCY_NUMBER_DEFAULT = "your local emergency number"
 MARKDOWN_EXTENSIONS = ["tables", "toc", "attr_list", "admonition", "def_list", "md_in_html"]
 MARKDOWN_CONFIG = {"toc": {"toc_depth": "2-2", "title": None}}
 
@@ -193,7 +200,46 @@ def _check_meta(meta: dict, name: str, problems: list[ContentProblem]) -> None:
             problem(f"'next_review' is more than {limit.days} days after 'last_reviewed'", "E003")
 
 
-def load_page(path: Path, catalogue: Catalogue) -> tuple[Page | None, list[ContentProblem]]:
+def load_blocks(content_dir: Path, catalogue: Catalogue) -> tuple[dict[str, str], list]:
+    """The shared blocks pages include, by name, with their placeholders filled in."""
+    blocks: dict[str, str] = {}
+    problems: list[ContentProblem] = []
+    emergency = settings.EMERGENCY_NUMBER or EMERGENCY_NUMBER_DEFAULT
+    for path in sorted((content_dir / BLOCKS_DIR).glob("*.md")):
+        name = f"content/{BLOCKS_DIR}/{path.name}"
+        text = path.read_text(encoding="utf-8")
+        problems.extend(_unknown_citations(text, name, 1, catalogue))
+        blocks[path.stem] = text.replace("{emergency_number}", emergency)
+    return blocks, problems
+
+
+def _unknown_citations(text: str, name: str, first_line: int, catalogue: Catalogue) -> list:
+    problems = []
+    for offset, line in enumerate(text.splitlines()):
+        for match in CITATION_SCAN.finditer(line):
+            for key in keys_in(match.group(1)):
+                if key not in catalogue.sources:
+                    message = f"unknown source '{key}' in {match.group(0)} (not in sources.yaml)"
+                    problems.append(ContentProblem(name, message, "E004", line=first_line + offset))
+    return problems
+
+
+def _expand_includes(body: str, blocks: dict[str, str], name: str, first_line: int):
+    """The body with every include line replaced by its block, and the unknown names."""
+    problems = []
+    for match in INCLUDE_LINE.finditer(body):
+        if match.group("name") not in blocks:
+            line = first_line + body.count("\n", 0, match.start())
+            known = ", ".join(sorted(blocks)) or "none"
+            message = f"unknown block '{match.group('name')}' (blocks: {known})"
+            problems.append(ContentProblem(name, message, "E008", line=line))
+    expanded = INCLUDE_LINE.sub(lambda m: blocks.get(m.group("name"), ""), body)
+    return expanded, problems
+
+
+def load_page(
+    path: Path, catalogue: Catalogue, blocks: dict[str, str] | None = None
+) -> tuple[Page | None, list[ContentProblem]]:
     name = f"content/{path.name}"
     problems: list[ContentProblem] = []
     slug = path.stem
@@ -224,22 +270,24 @@ def load_page(path: Path, catalogue: Catalogue) -> tuple[Page | None, list[Conte
         return None, [ContentProblem(name, "front matter must be a set of keys", "E001", line=1)]
     _check_meta(meta, name, problems)
 
-    for offset, line in enumerate(body.splitlines()):
-        for match in CITATION_SCAN.finditer(line):
-            for key in keys_in(match.group(1)):
-                if key not in catalogue.sources:
-                    message = f"unknown source '{key}' in {match.group(0)} (not in sources.yaml)"
-                    problems.append(ContentProblem(name, message, "E004", line=body_line + offset))
+    problems.extend(_unknown_citations(body, name, body_line, catalogue))
+    body, include_problems = _expand_includes(body, blocks or {}, name, body_line)
+    problems.extend(include_problems)
     if problems:
         return None, problems
 
     state = CitationState(catalogue)
+    site_html = SiteHtmlExtension()
     renderer = markdown.Markdown(
-        extensions=[*MARKDOWN_EXTENSIONS, CitationExtension(state), SiteHtmlExtension()],
+        extensions=[*MARKDOWN_EXTENSIONS, CitationExtension(state), site_html],
         extension_configs=MARKDOWN_CONFIG,
         output_format="html",
     )
     intro_html, html = _split_intro(renderer.convert(body))
+    for message in site_html.problems:
+        problems.append(ContentProblem(name, message, "E009"))
+    if problems:
+        return None, problems
     page = Page(
         slug=slug,
         title=meta["title"].strip(),
@@ -279,7 +327,12 @@ def _split_intro(html: str) -> tuple[str, str]:
 
 def _signature(content_dir: Path, sources_file: Path) -> tuple:
     """What the registry was built from: every file's name, size and modification time."""
-    files = [*sorted(Path(content_dir).glob("*.md")), Path(sources_file)]
+    content_dir = Path(content_dir)
+    files = [
+        *sorted(content_dir.glob("*.md")),
+        *sorted((content_dir / BLOCKS_DIR).glob("*.md")),
+        Path(sources_file),
+    ]
     signature = []
     for path in files:
         try:
@@ -295,12 +348,14 @@ def build_registry(content_dir: Path, sources_file: Path) -> PageRegistry:
     catalogue = load_catalogue(sources_file)
     problems: list[ContentProblem] = []
     pages: dict[str, Page] = {}
+    blocks, block_problems = load_blocks(content_dir, catalogue)
+    problems.extend(block_problems)
     if not content_dir.is_dir():
         problems.append(ContentProblem(str(content_dir), "the content folder is missing", "E006"))
     for path in sorted(content_dir.glob("*.md")) if content_dir.is_dir() else []:
         if path.name == "README.md":
             continue
-        page, page_problems = load_page(path, catalogue)
+        page, page_problems = load_page(path, catalogue, blocks)
         problems.extend(page_problems)
         if page is not None:
             pages[page.slug] = page

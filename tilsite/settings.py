@@ -50,6 +50,9 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Left empty, pages say nothing about who runs the site rather than invent it.
 ORGANISATION_NAME = env_str("ORGANISATION_NAME")
 ORGANISATION_CONTACT = env_str("ORGANISATION_CONTACT")
+# The emergency telephone number where most readers live (for example 911), shown in the
+# warning-signs block. Left empty, pages say "your local emergency number".
+EMERGENCY_NUMBER = env_str("EMERGENCY_NUMBER")
 
 # --- Applications
 INSTALLED_APPS = [
