@@ -1,7 +1,7 @@
 """Questions the benchmark asks Django itself, run with the server's environment.
 
 python -m bench.probe pages    every content page's address and HTML size, as JSON
-python -m bench.probe counts   stored inquiries, email records and queued tasks, as JSON
+python -m bench.probe counts   stored inquiries and their emails waiting in the outbox, as JSON
 """
 
 import json
@@ -23,20 +23,16 @@ def pages() -> dict:
 
 
 def counts() -> dict:
-    """Stored inquiries, their email records, and queued tasks: the email sends (two per
-    inquiry: inquiries.tasks.queue_emails) apart from the others (one stalled-send sweep)."""
-    from django.db.models import Count
-    from django_tasks_db.models import DBTaskResult
-
+    """Stored inquiries and their emails due in the outbox (two per inquiry:
+    inquiries.outbox.queue_emails; no worker runs during the benchmark)."""
     from inquiries.models import EmailDelivery, Inquiry
-    from inquiries.tasks import TASK_PATH
 
-    by_path = dict(DBTaskResult.objects.values_list("task_path").annotate(n=Count("id")).order_by())
     return {
         "inquiries": Inquiry.objects.count(),
         "deliveries": EmailDelivery.objects.count(),
-        "send_tasks": by_path.pop(TASK_PATH, 0),
-        "other_tasks": by_path,
+        "send_tasks": EmailDelivery.objects.filter(
+            status=EmailDelivery.Status.PENDING, next_attempt_at__isnull=False
+        ).count(),
     }
 
 

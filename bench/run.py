@@ -68,9 +68,8 @@ HOST = "127.0.0.1"
 GIT = shutil.which("git") or "git"
 CONNECTIONS, THREADS = 16, 2
 BROWSER_HEADERS = {"Accept-Encoding": "gzip, br", "X-Forwarded-Proto": "https"}
-# inquiries.tasks.queue_emails queues two email sends per question: the staff notification and
-# the acknowledgement to the person (and one stalled-send sweep while any is pending, which
-# bench/probe.py counts apart).
+# inquiries.outbox.queue_emails queues two email sends per question: the staff notification and
+# the acknowledgement to the person, each a due row in the outbox.
 TASKS_PER_INQUIRY = 2
 FORM_SESSIONS = 16
 # Targets, on a 2-core machine (README, "Performance").
@@ -691,11 +690,10 @@ def render(report: Report) -> str:
                 "errors",
                 "stored / accepted",
                 f"queued email sends / {TASKS_PER_INQUIRY}xaccepted",
-                "other tasks",
                 "CPU server / script / rest",
             ],
             [
-                [form.database, "-", "-", "-", "-", form.skipped, "-", "-", "-", "-"]
+                [form.database, "-", "-", "-", "-", form.skipped, "-", "-", "-"]
                 if form.result is None
                 else [
                     form.database,
@@ -710,11 +708,6 @@ def render(report: Report) -> str:
                     f"{form.counts.get('inquiries')} / {form.result.accepted_total}",
                     f"{form.counts.get('send_tasks')} / "
                     f"{TASKS_PER_INQUIRY * form.result.accepted_total}",
-                    ", ".join(
-                        f"{path.rsplit('.', 1)[-1]}: {n}"
-                        for path, n in form.counts.get("other_tasks", {}).items()
-                    )
-                    or "0",
                     f"{form.cpu}{'' if form.quiet else ' (busy)'}",
                 ]
                 for form in report.forms

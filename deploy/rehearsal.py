@@ -9,8 +9,8 @@ Everything listens on 127.0.0.1 only. The script:
 2. starts a mail server (aiosmtpd, in this process) that records every message it accepts, two
    gunicorn instances on their own ports, nginx in front of them (deploy/nginx/rehearsal.conf.in
    around the same tilsite-http.conf and tilsite-server.conf production uses, run with its own
-   -c and -p so the system's nginx is never touched) and the task worker (db_worker, started the
-   way deploy/systemd/tilsite-worker.service starts it);
+   -c and -p so the system's nginx is never touched) and the outbox worker (send_emails, started
+   the way deploy/systemd/tilsite-worker.service starts it);
 3. submits questions through nginx without pause (GET /contact/, then POST with the CSRF cookie
    and token and the signed form stamp; a 302 to the confirmation page is "accepted"), while it
    SIGKILLs one gunicorn instance and restarts it, stops the mail server for a while so that
@@ -51,7 +51,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -71,7 +71,6 @@ KEEP_RUNS = 5
 HOST = "127.0.0.1"
 STAFF_ADDRESS = "staff@rehearsal.example.org"
 WORKER_ID = "rehearsal-tilsite-worker"
-EMAIL_TASK = "inquiries.tasks.send_inquiry_email"
 # Shortened backoff for the rehearsal (production: 60,300,1800,...): 75 s in all, so a 15 s
 # mail outage is ridden out with attempts to spare.
 RETRY_DELAYS = "1,2,3,4,5,5,5,5,5,5,5,5,5,5,5,5,5"
@@ -681,7 +680,7 @@ class Load:
 
 
 class Queue:
-    """Read-only queries on the scratch database: the task queue and the deliveries."""
+    """Read-only queries on the scratch database: the outbox (inquiries_emaildelivery)."""
 
     def __init__(self, url: str):
         self.conn = psycopg.connect(url, autocommit=True)
@@ -690,43 +689,36 @@ class Queue:
         row = self.conn.execute(
             """
             SELECT
-              count(*) FILTER (WHERE status = 'READY'
-                               AND (run_after <= now() OR run_after >= %(never)s)),
-              count(*) FILTER (WHERE status = 'READY'
-                               AND run_after > now() AND run_after < %(never)s),
-              count(*) FILTER (WHERE status = 'RUNNING')
-            FROM django_tasks_database_dbtaskresult
-            """,
-            # django-tasks-db's "no run_after": 9999-01-01 UTC (get_date_max)
-            {"never": datetime(9999, 1, 1, tzinfo=UTC)},
+              count(*) FILTER (WHERE status = 'pending' AND next_attempt_at <= now()
+                               AND (claimed_until IS NULL OR claimed_until < now())),
+              count(*) FILTER (WHERE status = 'pending' AND next_attempt_at > now()),
+              count(*) FILTER (WHERE status = 'pending' AND claimed_until >= now()),
+              count(*) FILTER (WHERE status = 'pending'),
+              count(*) FILTER (WHERE status = 'sent'),
+              count(*) FILTER (WHERE status = 'failed')
+            FROM inquiries_emaildelivery
+            """
         ).fetchone()
-        deliveries = dict(
-            self.conn.execute(
-                "SELECT status, count(*) FROM inquiries_emaildelivery GROUP BY status"
-            ).fetchall()
-        )
-        return {
-            "ready": row[0],
-            "waiting": row[1],
-            "running": row[2],
-            "pending": deliveries.get("pending", 0),
-            "sent": deliveries.get("sent", 0),
-            "failed": deliveries.get("failed", 0),
-        }
+        keys = ("ready", "waiting", "running", "pending", "sent", "failed")
+        return dict(zip(keys, row, strict=True))
 
     def running_task(self) -> tuple[str, dict] | None:
+        """The email the worker holds now (claimed, not finished), if any."""
         row = self.conn.execute(
-            "SELECT id, args_kwargs FROM django_tasks_database_dbtaskresult "
-            "WHERE status = 'RUNNING' AND worker_ids->>-1 = %s AND task_path = %s LIMIT 1",
-            (WORKER_ID, EMAIL_TASK),
+            "SELECT id, inquiry_id, kind FROM inquiries_emaildelivery "
+            "WHERE status = 'pending' AND claimed_by = %s AND claimed_until >= now() LIMIT 1",
+            (WORKER_ID,),
         ).fetchone()
-        return (str(row[0]), row[1].get("kwargs", {})) if row else None
+        return (str(row[0]), {"inquiry_id": row[1], "kind": row[2]}) if row else None
 
     def task_status(self, task_id: str) -> str:
+        """RUNNING while the worker still holds the email, else its delivery status."""
         row = self.conn.execute(
-            "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = %s", (task_id,)
+            "SELECT status, claimed_by FROM inquiries_emaildelivery WHERE id = %s", (task_id,)
         ).fetchone()
-        return row[0] if row else "gone"
+        if row is None:
+            return "gone"
+        return "RUNNING" if row[0] == "pending" and row[1] == WORKER_ID else row[0]
 
     def reference(self, inquiry_id: int) -> str:
         row = self.conn.execute(
@@ -768,7 +760,6 @@ class Rehearsal:
         self.worker_killed_at: float | None = None
         self.worker_restarted_at: float | None = None
         self.killed_task: tuple[str, str] | None = None
-        self.requeued: list[str] = []
 
     # --- Setting up -----------------------------------------------------------------------
 
@@ -841,9 +832,9 @@ class Rehearsal:
             "INQUIRY_RATE_LIMIT": "1000000",
             "INQUIRY_RATE_LIMIT_WINDOW_SECONDS": "600",
             "INQUIRY_EMAIL_RETRY_DELAYS": RETRY_DELAYS,
-            # The app's own recovery of sends whose worker died (production: 300 s), short
-            # enough to act within the run when the worker is restarted without
-            # recover_stalled_emails --worker-id (--no-requeue).
+            # How long a worker's claim on an email lasts (production: 300 s), short enough
+            # to expire within the run when the worker restarts under another id
+            # (--no-requeue).
             "INQUIRY_STALLED_SEND_SECONDS": "10",
         }
         return env
@@ -902,50 +893,24 @@ class Rehearsal:
         log(f"nginx on {HOST}:{self.http_port} -> {self.web_ports[0]}, {self.web_ports[1]}")
 
         self.worker = Service(
-            "worker",
-            [
-                str(VENV_BIN / "python"),
-                "manage.py",
-                "db_worker",
-                "--interval",
-                "1",
-                "--no-reload",
-                "--no-startup-delay",
-                "--worker-id",
-                WORKER_ID,
-            ],
-            self.env,
-            self.run_dir / "worker.log",
+            "worker", self.worker_command(WORKER_ID), self.env, self.run_dir / "worker.log"
         )
         self.start_worker()
         self.stack.callback(self.worker.stop)
-        log(f"task worker (db_worker --worker-id {WORKER_ID}) running")
+        log(f"outbox worker (send_emails --worker-id {WORKER_ID}) running")
         self.queue = Queue(self.database.url)
         self.stack.callback(self.queue.conn.close)
 
+    @staticmethod
+    def worker_command(worker_id: str) -> list[str]:
+        return [str(VENV_BIN / "python"), "manage.py", "send_emails", "--worker-id", worker_id]
+
     def start_worker(self) -> None:
-        """As tilsite-worker.service does: recover the sends this worker id left RUNNING, then
-        start."""
-        if not self.args.no_requeue:
-            output = subprocess.run(  # noqa: S603
-                [
-                    str(VENV_BIN / "python"),
-                    "manage.py",
-                    "recover_stalled_emails",
-                    "--worker-id",
-                    WORKER_ID,
-                ],
-                cwd=BASE_DIR,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            with self.worker.log_path.open("a") as handle:
-                handle.write(output.stdout + output.stderr)
-            if output.returncode != 0:
-                raise SetupError(f"recover_stalled_emails failed:\n{output.stderr[-2000:]}")
-            self.requeued.append(output.stdout.strip())
+        """As tilsite-worker.service does: the worker releases what its id held, then starts.
+        With --no-requeue a restart uses another id, so the killed worker's claim must expire
+        (INQUIRY_STALLED_SEND_SECONDS) before any worker takes that email up."""
+        if self.args.no_requeue and self.worker_killed_at is not None:
+            self.worker.command = self.worker_command(f"{WORKER_ID}-restarted")
         self.worker.start()
 
     def drop_database(self) -> None:
@@ -998,7 +963,7 @@ class Rehearsal:
         self.worker_killed_at = time.monotonic()
         ready = self.queue.snapshot()["ready"]
         if task is None:
-            self.fault(f"SIGKILL worker (no task seen running in 10 s); {ready} task(s) ready")
+            self.fault(f"SIGKILL worker (no send seen in progress in 10 s); {ready} email(s) due")
             return
         task_id, kwargs = task
         kind, reference = kwargs.get("kind"), self.queue.reference(kwargs.get("inquiry_id"))
@@ -1007,19 +972,23 @@ class Rehearsal:
             self.killed_task = (reference, kind)
             self.fault(
                 f"SIGKILL worker mid-batch, in the middle of sending the {kind} email of "
-                f"{reference} (its task is left RUNNING); {ready} more task(s) ready"
+                f"{reference} (its claim is left behind); {ready} more email(s) due"
             )
         else:
             self.fault(
                 f"SIGKILL worker mid-batch, between two tasks (the {kind} email of {reference} "
-                f"had just ended: {status}); {ready} task(s) ready"
+                f"had just ended: {status}); {ready} email(s) due"
             )
 
     def restart_worker(self) -> None:
         wait_until(self.worker_killed_at + 3)
         self.start_worker()
         self.worker_restarted_at = time.monotonic()
-        note = f" ({self.requeued[-1]})" if not self.args.no_requeue else ""
+        note = (
+            " under another id: the killed worker's claim must expire first"
+            if self.args.no_requeue
+            else ": it released what it held when killed"
+        )
         self.fault(f"worker restarted{note}")
 
     # --- Running ------------------------------------------------------------------------------
@@ -1044,8 +1013,8 @@ class Rehearsal:
         log(
             f"{phase}: accepted {len(self.load.stats.accepted)}/"
             f"{counts['submissions attempted']}, emails received {received}, sent {snap['sent']}, "
-            f"pending {snap['pending']} (tasks ready {snap['ready']}, waiting {snap['waiting']}, "
-            f"running {snap['running']}), mail {'up' if self.mail.up else 'DOWN'}, "
+            f"pending {snap['pending']} (due {snap['ready']}, waiting {snap['waiting']}, "
+            f"being sent {snap['running']}), mail {'up' if self.mail.up else 'DOWN'}, "
             f"worker {'up' if self.worker.running else 'DOWN'}"
         )
 
@@ -1086,7 +1055,7 @@ class Rehearsal:
             if snap["ready"] == 0 and snap["waiting"] == 0 and snap["pending"] > 0:
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since > 10:
-                    log(f"{snap['pending']} email(s) pending with no task left to send them")
+                    log(f"{snap['pending']} email(s) pending with nothing due or held to send them")
                     return time.monotonic() - started
             else:
                 idle_since = None
@@ -1312,8 +1281,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-requeue",
         action="store_true",
-        help="restart the killed worker without manage.py recover_stalled_emails: the app's "
-        "own sweep (INQUIRY_STALLED_SEND_SECONDS, 10 s here) must recover the email alone",
+        help="restart the killed worker under another worker id: its claim on the email it "
+        "was sending must expire (INQUIRY_STALLED_SEND_SECONDS, 10 s here) before it is sent",
     )
     args = parser.parse_args(argv)
     if args.duration < 20 or args.rate <= 0 or args.clients < 1:

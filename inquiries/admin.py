@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from inquiries import tasks
+from inquiries import outbox
 from inquiries.models import EmailDelivery, Inquiry
 
 logger = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ class InquiryAdmin(admin.ModelAdmin):
     def _resend(self, request, deliveries):
         count = 0
         for delivery in deliveries.select_related("inquiry"):
-            tasks.resend(delivery)
+            outbox.resend(delivery)
             self.log_change(request, delivery.inquiry, f"Queued the {delivery} email again.")
             count += 1
         if count:

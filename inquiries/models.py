@@ -153,10 +153,6 @@ class Inquiry(models.Model):
             return
         raise IntegrityError("Could not find an unused inquiry reference.")
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
-
 
 class EmailDelivery(models.Model):
     """One email about an inquiry, and what happened each time the worker tried to send it."""
@@ -184,6 +180,10 @@ class EmailDelivery(models.Model):
     message_id = models.CharField("Message-ID", max_length=255, blank=True)
     recipients = models.TextField(blank=True, help_text="Where it was last sent.")
     created_at = models.DateTimeField(default=timezone.now)
+    # The outbox worker holding this row (inquiries/outbox.py), and until when: a claim that
+    # outlives its worker expires and any worker takes the row up again.
+    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "email delivery"
@@ -192,6 +192,7 @@ class EmailDelivery(models.Model):
         constraints = (
             models.UniqueConstraint(fields=["inquiry", "kind"], name="one_delivery_per_kind"),
         )
+        indexes = (models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),)
 
     def __str__(self):
         return f"{self.inquiry} {self.get_kind_display().lower()}"

@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from inquiries.forms import HONEYPOT_FIELD, InquiryForm
+from inquiries.outbox import queue_emails
 from inquiries.protection import (
     StampProblem,
     check_form_stamp,
@@ -33,7 +34,6 @@ from inquiries.protection import (
     safe_came_from,
     sign_confirmation,
 )
-from inquiries.tasks import queue_emails
 
 logger = logging.getLogger(__name__)
 

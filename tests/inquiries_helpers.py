@@ -2,10 +2,8 @@
 
 import importlib
 import re
-import signal
 import time
 from html.parser import HTMLParser
-from unittest import mock
 
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
@@ -13,7 +11,7 @@ from django.core import signing
 from django.core.management import call_command
 from django.utils import timezone
 
-from inquiries.models import Inquiry
+from inquiries.models import EmailDelivery, Inquiry
 from inquiries.protection import FORM_STAMP_SALT
 
 
@@ -72,39 +70,19 @@ def reviewers_group() -> Group:
     return Group.objects.get(name=migration.GROUP_NAME)
 
 
-def email_tasks():
-    """The queue's rows for inquiry emails (not the periodic sweep for stalled sends)."""
-    from django_tasks_db.models import DBTaskResult
+def pending_emails():
+    """The outbox's rows still waiting to be sent."""
+    return EmailDelivery.objects.filter(status=EmailDelivery.Status.PENDING)
 
-    from inquiries.tasks import TASK_PATH
 
-    return DBTaskResult.objects.filter(task_path=TASK_PATH)
+def make_due_now() -> None:
+    """Bring every waiting retry forward to now, as if its delay had passed."""
+    pending_emails().update(next_attempt_at=timezone.now())
 
 
 def run_worker() -> None:
-    """Run every task that is due, then return (django-tasks-db's batch mode).
-
-    The worker installs its own SIGINT/SIGTERM handlers; put pytest's back afterwards. It
-    also closes "old" connections between tasks, which on PostgreSQL would close the test's
-    own transaction-wrapped connection; in a test that connection is never old.
-    """
-    names = ["SIGINT", "SIGTERM", "SIGQUIT"]
-    saved = {name: signal.getsignal(getattr(signal, name)) for name in names}
-    try:
-        with mock.patch(
-            "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
-        ):
-            call_command(
-                "db_worker",
-                batch=True,
-                startup_delay=False,
-                reload=False,
-                interval=0,
-                verbosity=0,
-            )
-    finally:
-        for name, handler in saved.items():
-            signal.signal(getattr(signal, name), handler)
+    """Send every email that is due, then return (the outbox worker's batch mode)."""
+    call_command("send_emails", batch=True, worker_id="test-worker", verbosity=0)
 
 
 class _Elements(HTMLParser):

@@ -11,10 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from inquiries import tasks
+from inquiries import outbox
 from inquiries.admin import spreadsheet_safe
 from inquiries.models import EmailDelivery, Inquiry, RateLimitHit
-from tests.inquiries_helpers import email_tasks, make_inquiry, run_worker
+from tests.inquiries_helpers import make_inquiry, run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +155,7 @@ def test_search_by_reference(admin_client, queue):
 def test_list_columns_show_age_assignee_and_email_delivery(admin_client, queue, admin_user):
     inquiry = queue["old_new"]
     Inquiry.objects.filter(pk=inquiry.pk).update(assigned_to=admin_user)
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     run_worker()
     response = admin_client.get(CHANGELIST)
     row = response.text[response.text.index(inquiry.reference) :]
@@ -168,7 +168,7 @@ def test_list_columns_show_age_assignee_and_email_delivery(admin_client, queue, 
 
 def test_list_shows_pending_and_failed_deliveries_in_words(admin_client, queue):
     inquiry = queue["old_new"]
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     EmailDelivery.objects.filter(inquiry=inquiry, kind="staff").update(status="failed", attempts=9)
     EmailDelivery.objects.filter(inquiry=inquiry, kind="acknowledgement").update(attempts=2)
     response = admin_client.get(CHANGELIST)
@@ -178,7 +178,7 @@ def test_list_shows_pending_and_failed_deliveries_in_words(admin_client, queue):
 
 def test_list_needs_a_fixed_number_of_queries(admin_client, queue, django_assert_max_num_queries):
     for inquiry in queue.values():
-        tasks.queue_emails(inquiry)
+        outbox.queue_emails(inquiry)
     with django_assert_max_num_queries(12):
         admin_client.get(CHANGELIST + "?status=all")
 
@@ -188,7 +188,7 @@ def test_list_needs_a_fixed_number_of_queries(admin_client, queue, django_assert
 
 def test_change_page_shows_the_submission_read_only(admin_client, queue):
     inquiry = queue["old_new"]
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     response = admin_client.get(change_url(inquiry))
     assert response.status_code == 200
     form_fields = set(response.context["adminform"].form.fields)
@@ -247,7 +247,7 @@ def test_nobody_can_add_an_inquiry_in_the_admin(admin_client):
 
 def test_every_admin_page_of_the_app_renders(admin_client, queue):
     inquiry = queue["old_new"]
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     delivery = inquiry.deliveries.first()
     for url in [
         reverse("admin:app_list", args=["inquiries"]),
@@ -301,7 +301,7 @@ def test_status_actions(reviewer_client, queue, action, status):
 
 def test_resend_undelivered_emails(reviewer_client, queue, mailoutbox):
     inquiry = queue["old_new"]
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     run_worker()
     EmailDelivery.objects.filter(inquiry=inquiry, kind="staff").update(status="failed", attempts=9)
     mailoutbox.clear()
@@ -318,7 +318,7 @@ def test_resend_undelivered_emails(reviewer_client, queue, mailoutbox):
 
 def test_send_the_staff_notification_again(reviewer_client, queue, mailoutbox):
     inquiry = queue["old_new"]
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     run_worker()
     mailoutbox.clear()
     act(reviewer_client, "resend_staff_notification", inquiry)
@@ -354,7 +354,7 @@ def test_reviewer_can_work_the_queue_but_not_delete_or_export(reviewer_client, q
 
 
 def test_reviewer_sees_deliveries_but_cannot_change_them(reviewer_client, queue):
-    tasks.queue_emails(queue["old_new"])
+    outbox.queue_emails(queue["old_new"])
     delivery = EmailDelivery.objects.first()
     url = reverse("admin:inquiries_emaildelivery_change", args=[delivery.pk])
     response = reviewer_client.get(url)
@@ -383,7 +383,7 @@ def test_staff_without_the_group_see_nothing(queue):
 
 def test_superuser_can_delete_an_inquiry_with_its_emails(admin_client, queue):
     inquiry = queue["closed"]
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     url = reverse("admin:inquiries_inquiry_delete", args=[inquiry.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 302
     assert not EmailDelivery.objects.filter(inquiry_id=inquiry.pk).exists()
@@ -460,7 +460,7 @@ def aged(db, settings):
         "answered_long_ago": make_inquiry(name="E", status=Inquiry.Status.ANSWERED),
     }
     for inquiry in inquiries.values():
-        tasks.queue_emails(inquiry)
+        outbox.queue_emails(inquiry)
     Inquiry.objects.filter(name__in=["A", "B"]).update(closed_at=ago(days=366))
     Inquiry.objects.filter(name="C").update(closed_at=ago(days=30))
     Inquiry.objects.filter(name="E").update(first_response_at=ago(days=700))
@@ -472,22 +472,18 @@ def test_purge_dry_run_deletes_nothing(aged):
     out = io.StringIO()
     call_command("purge_inquiries", "--dry-run", stdout=out)
     assert "Would delete 2 inquiries" in out.getvalue()
-    assert "and 4 queued task rows" in out.getvalue()
-    assert Inquiry.objects.count() == 5 and email_tasks().count() == 10
+    assert Inquiry.objects.count() == 5 and EmailDelivery.objects.count() == 10
 
 
-def test_purge_removes_old_closed_and_spam_inquiries_with_their_queued_tasks(aged):
+def test_purge_removes_old_closed_and_spam_inquiries_with_their_emails(aged):
     out = io.StringIO()
     call_command("purge_inquiries", stdout=out)
-    assert "Deleted 2 inquiries" in out.getvalue() and "4 queued task rows" in out.getvalue()
+    assert "Deleted 2 inquiries" in out.getvalue()
     assert set(Inquiry.objects.values_list("name", flat=True)) == {"C", "D", "E"}
-    remaining = {row.args_kwargs["kwargs"]["inquiry_id"] for row in email_tasks()}
+    remaining = set(EmailDelivery.objects.values_list("inquiry_id", flat=True))
     assert remaining == set(Inquiry.objects.values_list("pk", flat=True))
     assert EmailDelivery.objects.count() == 6
     assert not RateLimitHit.objects.exists()
-    # Nothing a person wrote about the purged inquiries is left in the task queue.
-    purged_ids = {aged["closed_long_ago"].pk, aged["spam_long_ago"].pk}
-    assert not [r for r in email_tasks() if r.args_kwargs["kwargs"]["inquiry_id"] in purged_ids]
 
 
 def test_purge_days_option_overrides_the_setting(aged):

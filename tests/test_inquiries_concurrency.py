@@ -190,7 +190,7 @@ def test_twenty_people_asking_at_once_are_all_stored_and_notified(site, mail_ser
     )
     assert site.query(deliveries) == 2 * PEOPLE
 
-    site.manage("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--interval", "0")
+    site.manage("send_emails", "--batch")
     assert site.query(deliveries + " AND status = 'sent' AND attempts = 1") == 2 * PEOPLE
     ours = [
         (rcpt[0], message)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inquiries.models import EmailDelivery, Inquiry
-from tests.inquiries_helpers import email_tasks, form_data, run_worker
+from tests.inquiries_helpers import form_data, make_due_now, pending_emails, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,10 +60,6 @@ def smtp(settings):
         controller.stop()
 
 
-def make_due_now():
-    email_tasks().filter(status="READY").update(run_after=timezone.now())
-
-
 def ask(client):
     response = client.post("/contact/", form_data(email="carer@example.org"))
     assert response.status_code == 302
@@ -79,7 +75,7 @@ def test_emails_sent_while_the_mail_server_is_down_arrive_once_it_is_up(client, 
         assert delivery.last_error.startswith("ConnectionRefusedError")
         assert delivery.next_attempt_at > timezone.now()
     assert smtp.messages == []
-    assert email_tasks().filter(status="READY").count() == 2
+    assert pending_emails().count() == 2
 
     smtp.start()
     run_worker()  # the retries are not due yet
@@ -108,7 +104,7 @@ def test_emails_sent_while_the_mail_server_is_down_arrive_once_it_is_up(client, 
     make_due_now()
     run_worker()
     assert len(smtp.messages) == 2
-    assert not email_tasks().filter(status="READY").exists()
+    assert not pending_emails().exists()
 
 
 def test_the_admin_shows_the_delivery_after_the_retry(client, admin_client, smtp):

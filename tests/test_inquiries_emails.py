@@ -11,11 +11,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
-from inquiries import tasks
+from inquiries import outbox
 from inquiries.checks import check_inquiry_settings
 from inquiries.emails import build_email
 from inquiries.models import EmailDelivery, Inquiry
-from tests.inquiries_helpers import email_tasks, form_data, make_inquiry, run_worker
+from tests.inquiries_helpers import (
+    form_data,
+    make_due_now,
+    make_inquiry,
+    pending_emails,
+    run_worker,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +60,7 @@ def inquiry(site):
     )
     Inquiry.objects.filter(pk=inquiry.pk).update(reference="TIL-7KQ2-M9XD")
     inquiry.refresh_from_db()
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     return inquiry
 
 
@@ -228,7 +234,7 @@ def test_an_address_that_fails_validation_is_never_used(site):
 
 def test_an_unusable_address_is_recorded_as_a_failed_attempt_not_sent(site, mailoutbox):
     inquiry = make_inquiry(email="not an address")
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     run_worker()
     delivery = inquiry.deliveries.get(kind="acknowledgement")
     assert delivery.status == "pending" and delivery.attempts == 1
@@ -278,11 +284,6 @@ def flaky_smtp(monkeypatch):
     return State
 
 
-def time_travel_queue():
-    """Make every waiting task due now (batch workers skip tasks whose time has not come)."""
-    email_tasks().filter(status="READY").update(run_after=timezone.now())
-
-
 def test_a_failed_send_is_recorded_and_retried_with_growing_delays(
     inquiry, mailoutbox, flaky_smtp, settings, caplog
 ):
@@ -296,19 +297,13 @@ def test_a_failed_send_is_recorded_and_retried_with_growing_delays(
         assert (delivery.status, delivery.attempts) == ("pending", attempt)
         assert delivery.last_error == "SMTPServerDisconnected: Connection unexpectedly closed"
         assert delivery.last_attempt_at >= before
-        waiting = email_tasks().get(status="READY")
-        assert waiting.args_kwargs["kwargs"] == {
-            "inquiry_id": inquiry.pk,
-            "kind": "staff",
-            "generation": 0,
-            "attempt": attempt,
-        }
-        assert waiting.run_after == delivery.next_attempt_at
+        assert delivery.claimed_by == ""  # released for whichever worker comes next
         wait = delivery.next_attempt_at - delivery.last_attempt_at
         assert timedelta(seconds=delay) <= wait < timedelta(seconds=delay + 5)
         run_worker()  # not due yet: nothing happens
-        assert email_tasks().filter(status="READY").count() == 1
-        time_travel_queue()
+        delivery.refresh_from_db()
+        assert delivery.attempts == attempt
+        make_due_now()
     assert f"Could not send the staff email for inquiry {inquiry.reference}" in caplog.text
 
     flaky_smtp.up = True
@@ -319,7 +314,7 @@ def test_a_failed_send_is_recorded_and_retried_with_growing_delays(
     assert delivery.message_id == "<inquiry.til-7kq2-m9xd.staff@til.example.org>"
     assert delivery.recipients == "nurse@example.org, desk@example.org"
     assert len([m for m in mailoutbox if m.subject.startswith("[")]) == 1
-    assert email_tasks().filter(status="READY").count() == 0
+    assert pending_emails().count() == 0
 
 
 def test_the_default_schedule_keeps_trying_for_more_than_a_day(settings):
@@ -338,7 +333,7 @@ def test_after_the_last_retry_the_email_is_marked_failed(
     assert delivery.describe() == "failed after 3 attempts"
     assert delivery.next_attempt_at is None
     assert flaky_smtp.attempts == 3
-    assert not email_tasks().filter(status="READY").exists()
+    assert not pending_emails().exists()
     assert f"Gave up sending the staff email for inquiry {inquiry.reference}" in caplog.text
     assert inquiry.deliveries.get(kind="acknowledgement").status == "sent"
 
@@ -358,37 +353,33 @@ def test_staff_can_resend_and_older_queued_attempts_stand_down(
     run_worker()  # fails; the retry waits an hour
     delivery = inquiry.deliveries.get(kind="staff")
     flaky_smtp.up = True
-    tasks.resend(delivery)
+    outbox.resend(delivery)
     delivery.refresh_from_db()
     assert (delivery.generation, delivery.status, delivery.attempts) == (1, "pending", 0)
-    time_travel_queue()  # the hour-old retry is due too: only one email may go out
+    assert delivery.next_attempt_at <= timezone.now()  # due now, not in an hour
     run_worker()
     staff_emails = [m for m in mailoutbox if m.subject.startswith("[")]
     assert len(staff_emails) == 1
     assert staff_emails[0].extra_headers["Message-ID"] == (
         "<inquiry.til-7kq2-m9xd.staff.1@til.example.org>"
     )
-    results = sorted(
-        email_tasks().filter(status="SUCCESSFUL").values_list("return_value", flat=True)
-    )
-    # The first attempt failed and was handled (recorded, retried) by the task itself.
-    assert results == ["retrying", "sent", "sent", "superseded"]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 1)
 
 
-def test_a_duplicate_task_never_sends_twice(inquiry, mailoutbox):
+def test_an_email_already_sent_is_never_sent_again(inquiry, mailoutbox):
     run_worker()
     assert len(mailoutbox) == 2
-    tasks.send_inquiry_email.enqueue(inquiry_id=inquiry.pk, kind="staff", generation=0)
+    EmailDelivery.objects.update(next_attempt_at=timezone.now())
     run_worker()
     assert len(mailoutbox) == 2
-    assert email_tasks().filter(return_value="already sent").count() == 1
 
 
-def test_a_task_for_a_deleted_inquiry_does_nothing(inquiry, mailoutbox):
+def test_a_deleted_inquiry_takes_its_emails_with_it(inquiry, mailoutbox):
     Inquiry.objects.filter(pk=inquiry.pk).delete()
     run_worker()
     assert mailoutbox == []
-    assert list(email_tasks().values_list("return_value", flat=True)) == ["gone", "gone"]
+    assert not EmailDelivery.objects.exists()
 
 
 def test_the_whole_path_from_form_to_both_inboxes(client, mailoutbox, site):

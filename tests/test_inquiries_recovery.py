@@ -1,15 +1,14 @@
-"""A worker that dies in the middle of a send leaves its task RUNNING for ever; the sweep for
-stalled sends queues the email again, so it is still delivered."""
+"""The outbox's claims: one worker per send, and a send whose worker died is taken up again."""
 
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
-from inquiries import tasks
+from inquiries import outbox
 from inquiries.models import EmailDelivery
-from tests.inquiries_helpers import email_tasks, make_inquiry, run_worker
+from tests.inquiries_helpers import make_inquiry, run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -18,109 +17,82 @@ pytestmark = pytest.mark.django_db
 def queued(settings):
     settings.INQUIRY_STALLED_SEND_SECONDS = 60
     inquiry = make_inquiry()
-    tasks.queue_emails(inquiry)
+    outbox.queue_emails(inquiry)
     return inquiry
 
 
-def sweeps():
-    return DBTaskResult.objects.filter(task_path=tasks.SWEEP_PATH)
-
-
-def die_mid_send(started_seconds_ago):
-    """What a killed worker leaves behind: its tasks claimed and never finished."""
+def die_mid_send(worker_id="killed", started_seconds_ago=1):
+    """What a killed worker leaves behind: both rows claimed, the attempts counted, no result."""
     started = timezone.now() - timedelta(seconds=started_seconds_ago)
-    email_tasks().update(status="RUNNING", started_at=started, worker_ids=["killed"])
-
-
-def test_queuing_emails_schedules_one_sweep(queued):
-    assert sweeps().filter(status="READY").count() == 1
-    tasks.queue_emails(make_inquiry(email="second@example.org"))
-    assert sweeps().filter(status="READY").count() == 1
-
-
-def test_stalled_sends_are_queued_again_and_delivered(queued, mailoutbox):
-    die_mid_send(started_seconds_ago=120)
-    assert tasks.recover_stalled_emails() == 2
-    assert email_tasks().filter(status="FAILED").count() == 2
-    assert "WorkerStopped" in email_tasks().filter(status="FAILED").first().exception_class_path
-    run_worker()
-    assert len(mailoutbox) == 2
-    assert set(queued.deliveries.values_list("status", flat=True)) == {"sent"}
-
-
-def test_a_send_still_within_its_time_is_left_alone(queued):
-    die_mid_send(started_seconds_ago=10)
-    assert tasks.recover_stalled_emails() == 0
-    assert email_tasks().filter(status="RUNNING").count() == 2
-
-
-def test_an_email_already_sent_is_not_queued_again(queued):
-    die_mid_send(started_seconds_ago=120)
-    queued.deliveries.update(status=EmailDelivery.Status.SENT)
-    assert tasks.recover_stalled_emails() == 0
-    assert not email_tasks().filter(status="READY").exists()
-
-
-def test_the_sweep_comes_round_while_emails_are_pending_then_stops(queued, mailoutbox):
-    die_mid_send(started_seconds_ago=120)
-    sweeps().update(run_after=timezone.now())
-    run_worker()  # the sweep recovers both sends (and comes round again); they are sent
-    assert len(mailoutbox) == 2
-    assert sweeps().filter(status="SUCCESSFUL").count() == 1
-    sweeps().filter(status="READY").update(run_after=timezone.now())
-    run_worker()  # nothing pending any more: this sweep does not schedule another
-    assert sweeps().filter(status="SUCCESSFUL").count() == 2
-    assert not sweeps().filter(status="READY").exists()
-
-
-def test_the_sweep_reschedules_itself_while_emails_wait(queued, settings):
-    settings.INQUIRY_EMAIL_RETRY_DELAYS = [3600]
-    sweeps().update(run_after=timezone.now())
-    email_tasks().update(run_after=timezone.now() + timedelta(hours=1))  # not yet due
-    run_worker()
-    assert sweeps().filter(status="SUCCESSFUL").count() == 1
-    assert sweeps().filter(status="READY").count() == 1
-
-
-def test_two_tasks_for_the_same_attempt_send_once(queued, mailoutbox):
-    """A retry queued just before its worker died, and the recovery of that worker's task,
-    both ask for the same attempt: only one of them sends."""
-    staff = queued.deliveries.get(kind="staff")
     for _ in range(2):
-        tasks.send_inquiry_email.enqueue(
-            inquiry_id=queued.pk, kind="staff", generation=0, attempt=staff.attempts
-        )
-    run_worker()
-    assert len([m for m in mailoutbox if m.subject.startswith("[")]) == 1  # staff, once
-    assert len(mailoutbox) == 2  # and the acknowledgement once
-    staff.refresh_from_db()
-    assert (staff.status, staff.attempts) == ("sent", 1)
-    returned = sorted(email_tasks().values_list("return_value", flat=True))
-    assert returned.count("attempt already made") + returned.count("already sent") == 2
+        assert outbox.claim_next(worker_id) is not None
+    EmailDelivery.objects.update(
+        last_attempt_at=started, claimed_until=started + timedelta(seconds=60)
+    )
 
 
-def test_a_restarting_worker_recovers_what_it_had_claimed_at_once(queued, mailoutbox):
-    die_mid_send(started_seconds_ago=1)  # too fresh for the timed sweep
-    assert tasks.recover_stalled_emails() == 0
-    assert tasks.recover_stalled_emails(worker_id="another-worker") == 0
-    assert tasks.recover_stalled_emails(worker_id="killed") == 2
+def test_a_claim_is_won_by_one_worker_only(queued):
+    first = outbox.claim_next("worker-a")
+    second = outbox.claim_next("worker-b")
+    assert first.delivery_id != second.delivery_id
+    assert outbox.claim_next("worker-c") is None  # both rows are held
+    claimed = dict(EmailDelivery.objects.values_list("pk", "claimed_by"))
+    assert claimed == {first.delivery_id: "worker-a", second.delivery_id: "worker-b"}
+
+
+def test_a_stale_read_cannot_claim_a_row_another_worker_won(queued):
+    """The claim is one conditional UPDATE on what the worker read: the attempt count moved
+    on, so a second worker that read the row before the first claimed it gets nothing."""
+    delivery = queued.deliveries.get(kind="staff")
+    assert outbox.claim_next("worker-a").delivery_id == delivery.pk
+    won = EmailDelivery.objects.filter(pk=delivery.pk, attempts=0).update(claimed_by="worker-b")
+    assert won == 0
+
+
+def test_sends_held_by_a_live_worker_are_left_alone(queued, mailoutbox):
+    die_mid_send(started_seconds_ago=10)
     run_worker()
+    assert mailoutbox == []
+    assert set(EmailDelivery.objects.values_list("claimed_by", flat=True)) == {"killed"}
+
+
+def test_sends_whose_claim_expired_are_taken_up_by_any_worker(queued, mailoutbox):
+    die_mid_send(started_seconds_ago=120)
+    run_worker()
+    assert len(mailoutbox) == 2
+    for delivery in queued.deliveries.all():
+        assert (delivery.status, delivery.attempts, delivery.claimed_by) == ("sent", 2, "")
+
+
+def test_a_restarting_worker_takes_up_what_it_held_at_once(queued, mailoutbox):
+    die_mid_send(worker_id="test-worker", started_seconds_ago=1)
+    run_worker()  # the same worker id: its previous process is gone
     assert len(mailoutbox) == 2
 
 
-def test_recovery_does_not_queue_twice_when_a_retry_is_waiting(queued):
-    die_mid_send(started_seconds_ago=120)
-    staff = queued.deliveries.get(kind="staff")
-    tasks.send_inquiry_email.enqueue(
-        inquiry_id=queued.pk, kind="staff", generation=0, attempt=staff.attempts
-    )
-    assert tasks.recover_stalled_emails() == 1  # only the acknowledgement needed queuing
-    assert email_tasks().filter(status="READY").count() == 2
+def test_a_worker_of_another_id_does_not_release_those_claims(queued, mailoutbox):
+    die_mid_send(worker_id="killed", started_seconds_ago=1)
+    call_command("send_emails", batch=True, worker_id="another", verbosity=0)
+    assert mailoutbox == []
 
 
-def test_recover_command(queued, capsys):
-    from django.core.management import call_command
+def test_a_send_resent_by_staff_meanwhile_is_not_recorded_over(queued, mailoutbox):
+    """A worker that claimed generation 0 finishes after staff resent: the new generation
+    keeps its own state and is sent by its own claim."""
+    claim = outbox.claim_next("slow-worker")
+    delivery = EmailDelivery.objects.get(pk=claim.delivery_id)
+    outbox.resend(delivery)
+    assert outbox.send_claimed(claim, "slow-worker") == "superseded"
+    delivery.refresh_from_db()
+    assert (delivery.generation, delivery.status, delivery.attempts) == (1, "pending", 0)
+    run_worker()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 1)
+    assert len(mailoutbox) == 2
 
-    die_mid_send(started_seconds_ago=1)
-    call_command("recover_stalled_emails", worker_id="killed")
-    assert "2 email(s) queued again." in capsys.readouterr().out
+
+def test_nothing_is_sent_twice_on_purpose(queued, mailoutbox):
+    run_worker()
+    run_worker()
+    assert len(mailoutbox) == 2
+    assert outbox.claim_next("test-worker") is None

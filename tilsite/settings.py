@@ -65,7 +65,6 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "crispy_forms",
     "crispy_forms_gds",
-    "django_tasks_db",
     "axes",
     "tilsite.apps.TilsiteConfig",
     "citations.apps.CitationsConfig",
@@ -129,9 +128,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-# --- Background tasks (emails)
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- Email
 EMAIL_URL = env_str("EMAIL_URL", "console:" if DEBUG else "")

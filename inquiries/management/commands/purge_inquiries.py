@@ -1,8 +1,7 @@
 """Delete inquiries that were closed (or marked spam) longer ago than the retention period.
 
-With each inquiry go its email delivery records and its rows in the task queue
-(django-tasks-db's DBTaskResult rows whose arguments name the inquiry), so that no copy of
-what the person wrote is left behind. Expired rate-limit rows are removed too.
+With each inquiry go its email delivery records (the outbox holds no copy of what the person
+wrote: emails are built from the inquiry when sent). Expired rate-limit rows are removed too.
 
 Run it daily, e.g. from cron:  python manage.py purge_inquiries
 """
@@ -13,16 +12,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from inquiries.models import Inquiry, RateLimitHit
-from inquiries.tasks import TASK_PATH
 
 
 class Command(BaseCommand):
     help = (
         "Delete inquiries closed or marked spam more than INQUIRY_RETENTION_DAYS ago, "
-        "with their email records and queued tasks."
+        "with their email records."
     )
 
     def add_arguments(self, parser):
@@ -48,17 +45,14 @@ class Command(BaseCommand):
             status__in=Inquiry.CLOSED_STATUSES, closed_at__lt=cutoff
         ).order_by("pk")
         ids = list(expired.values_list("pk", flat=True))
-        task_rows = DBTaskResult.objects.filter(
-            task_path=TASK_PATH, args_kwargs__kwargs__inquiry_id__in=ids
-        )
         old_hits = RateLimitHit.objects.filter(
             created_at__lt=now - timedelta(seconds=settings.INQUIRY_RATE_LIMIT_WINDOW_SECONDS)
         )
 
         if dry_run:
             self.stdout.write(
-                f"Would delete {len(ids)} inquiries closed before {cutoff:%Y-%m-%d} "
-                f"and {task_rows.count()} queued task rows. Nothing was deleted (dry run)."
+                f"Would delete {len(ids)} inquiries closed before {cutoff:%Y-%m-%d}. "
+                "Nothing was deleted (dry run)."
             )
             if verbosity > 1:
                 for reference in expired.values_list("reference", flat=True):
@@ -66,10 +60,9 @@ class Command(BaseCommand):
             return
 
         with transaction.atomic():
-            deleted_tasks, _ = task_rows.delete() if ids else (0, {})
             _, per_model = expired.filter(pk__in=ids).delete()
             old_hits.delete()
         self.stdout.write(
             f"Deleted {per_model.get('inquiries.Inquiry', 0)} inquiries closed before "
-            f"{cutoff:%Y-%m-%d} and {deleted_tasks} queued task rows."
+            f"{cutoff:%Y-%m-%d}, with their email records."
         )
