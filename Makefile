@@ -11,13 +11,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Local development: debug on, SQLite in ./db.sqlite3, emails printed to the console.
 DEV_ENV := DJANGO_DEBUG=true PATH="$(CURDIR)/$(VENV):$$PATH"
 
-.PHONY: help run test rehearsal bench install chromium superuser lint format check-deploy clean
+.PHONY: help run test rehearsal bench install chromium superuser lint typecheck format check-deploy clean
 
 help:
 	@echo "make run        set everything up and start the site on http://127.0.0.1:8000"
 	@echo "make test       install what the tests need and run the whole suite"
 	@echo "make superuser  create a staff account for the admin"
 	@echo "make lint       ruff check and format check"
+	@echo "make typecheck  mypy with django-stubs on tilsite, citations and inquiries"
 	@echo "make rehearsal  production rehearsal: nginx, 2 gunicorns, worker, faults; see README"
 	@echo "make bench      load benchmark (wrk, gunicorn, production settings); see README"
 
@@ -68,6 +69,9 @@ bench: install
 lint: install
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
+
+typecheck: install
+	$(VENV)/mypy tilsite citations inquiries
 
 format: install
 	$(VENV)/ruff format .

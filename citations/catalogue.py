@@ -164,6 +164,7 @@ def _parse_entry(entry, where: str, problems: list[Problem]) -> Source | None:
         accessed = _as_date(entry["accessed"], where, "accessed", problems)
     if len(problems) > before:
         return None
+    assert isinstance(kind, str) and isinstance(year, int)  # checked above, with a problem each
     return Source(
         id=entry["id"],
         title=_text(entry, "title"),

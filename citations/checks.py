@@ -8,7 +8,7 @@ from citations.catalogue import get_catalogue
 @checks.register("citations")
 def check_sources(app_configs=None, **kwargs):
     catalogue = get_catalogue()
-    messages = [
+    messages: list[checks.CheckMessage] = [
         checks.Error(
             str(problem), hint="See content/README.md, Citations.", id=f"citations.{problem.code}"
         )

@@ -38,12 +38,12 @@ class CitationState:
     def __init__(self, catalogue: Catalogue):
         self.catalogue = catalogue
         self.cited: dict[str, CitedSource] = {}
-        self.unknown: list[str] = []
 
     def cite(self, key: str) -> CitedSource | None:
+        """The numbered source, or None for a key the catalogue does not know (the page
+        engine reports those, with their line, before rendering)."""
         source = self.catalogue.sources.get(key)
         if source is None:
-            self.unknown.append(key)
             return None
         if key not in self.cited:
             self.cited[key] = CitedSource(number=len(self.cited) + 1, source=source)
@@ -59,7 +59,11 @@ class CitationState:
 class CitationInlineProcessor(InlineProcessor):
     """Turns [@a; @b] into a <sup> of placeholder links; numbering happens afterwards."""
 
-    def handleMatch(self, m, data):
+    # InlineProcessor changes the signature of Pattern.handleMatch, its base; the markdown
+    # stubs silence the same complaint on InlineProcessor itself.
+    def handleMatch(  # type: ignore[override]
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element, int, int]:
         sup = etree.Element("sup", {"class": "citation"})
         previous = None
         for key in keys_in(m.group(1)):

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from inquiries.models import EmailDelivery, Inquiry
 
-TEMPLATES = {
+TEMPLATES: dict[str, str] = {
     EmailDelivery.Kind.STAFF_NOTIFICATION: "emails/inquiry_staff",
     EmailDelivery.Kind.ACKNOWLEDGEMENT: "emails/inquiry_acknowledgement",
 }

@@ -6,11 +6,12 @@ and how to fix it, in the same words a person would use.
 
 import re
 import unicodedata
+from typing import cast
 
 from crispy_forms_gds.helper import FormHelper
 from crispy_forms_gds.layout import HTML, Field, Layout, Size, Submit
 from django import forms
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from inquiries.models import QUESTION_MAX_LENGTH, Inquiry
@@ -22,17 +23,30 @@ PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()\-.]+$")
 HONEYPOT_FIELD = "website"
 
 
+# Bidirectional embeddings, overrides and isolates reorder how text is shown, so a name or a
+# question could read differently to staff than what was typed ("Trojan Source"). They are
+# removed. Other format characters stay as typed: the zero-width joiner and non-joiner are
+# part of emoji sequences and of names in many scripts; the direction marks (LRM, RLM, ALM)
+# only help mixed-direction text display as written.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
 def privacy_url() -> str:
-    try:
-        return reverse("page", kwargs={"slug": "privacy"})
-    except NoReverseMatch:  # the page engine names its routes; fall back to the address
-        return "/privacy/"
+    return reverse("page", kwargs={"slug": "privacy"})
+
+
+def without_bidi_controls(value: str) -> str:
+    return value.translate(BIDI_CONTROLS)
 
 
 def single_line(value: str) -> str:
-    """Collapse line breaks, tabs and other control characters to single spaces."""
-    cleaned = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in value)
-    return " ".join(cleaned.split())
+    """One line as typed: line breaks, tabs, other control characters and runs of spaces
+    become single spaces, bidirectional controls go; every other character is kept."""
+    value = without_bidi_controls(value)
+    spaced = "".join(
+        " " if unicodedata.category(ch) in {"Cc", "Zl", "Zp", "Zs"} else ch for ch in value
+    )
+    return " ".join(spaced.split())
 
 
 FIELDS = (
@@ -138,11 +152,15 @@ class InquiryForm(forms.ModelForm):
         # Radio groups start with nothing selected and no "------" choice.
         for name in ("preferred_contact", "asking_as", "topic"):
             field = self.fields[name]
-            field.choices = [choice for choice in field.choices if choice[0]]
+            assert isinstance(field, forms.ChoiceField)
+            choices = cast(list[tuple[str, str]], field.choices)  # plain pairs: model choices
+            field.choices = [choice for choice in choices if choice[0]]
         # Let people type past a limit and be told, rather than being cut off silently.
         for field in self.fields.values():
             field.widget.attrs.pop("maxlength", None)
-        self.fields["question"].max_length = None
+        question = self.fields["question"]
+        assert isinstance(question, forms.CharField)
+        question.max_length = None
         self.fields["question"].validators = []
         self.fields["consent"].help_text = format_html(
             'Read our <a href="{}">privacy notice</a> to see how we look after your details.',
@@ -200,6 +218,7 @@ class InquiryForm(forms.ModelForm):
     def clean_question(self):
         # Browsers send line breaks as CR LF; count them as one character, as the page does.
         question = self.cleaned_data["question"].replace("\r\n", "\n").replace("\r", "\n")
+        question = without_bidi_controls(question)
         question = question.strip()
         if not question:
             raise forms.ValidationError("Enter your question")
@@ -214,7 +233,7 @@ class InquiryForm(forms.ModelForm):
         return safe_came_from(self.cleaned_data.get("came_from"))
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         wants_phone = cleaned.get("preferred_contact") == Inquiry.ContactMethod.PHONE
         if wants_phone and not cleaned.get("phone") and "phone" not in self.errors:
             self.add_error("phone", "Enter a phone number so that we can call you, or choose email")

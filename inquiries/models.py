@@ -120,7 +120,7 @@ class Inquiry(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values, *, fetch_mode=None):
         instance = super().from_db(db, field_names, values, fetch_mode=fetch_mode)
-        instance._loaded_status = instance.__dict__.get("status")
+        instance._loaded_status = instance.__dict__.get("status", "")
         return instance
 
     def _apply_status_timestamps(self):

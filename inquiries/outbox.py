@@ -182,7 +182,7 @@ def _mine(claim: Claim, worker_id: str):
 
 def _record_failure(delivery: EmailDelivery, claim: Claim, worker_id: str, error) -> str:
     delay = retry_delay(claim.attempt)
-    changes = {
+    changes: dict[str, object] = {
         "last_error": describe_error(error),
         "message_id": message_id(delivery.inquiry, delivery.kind, delivery.generation),
         "claimed_by": "",

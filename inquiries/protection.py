@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -99,17 +100,47 @@ def client_key(request) -> str:
 
 
 def is_rate_limited(key: str) -> bool:
+    """Whether this client has used up its questions for the window (a read, for robots' hits;
+    a question itself is decided by take_rate_limit_slot, in its own transaction)."""
     window_start = timezone.now() - timedelta(seconds=settings.INQUIRY_RATE_LIMIT_WINDOW_SECONDS)
     recent = RateLimitHit.objects.filter(client_key=key, created_at__gte=window_start)
     return recent.count() >= settings.INQUIRY_RATE_LIMIT
 
 
 def record_hit(key: str) -> None:
-    """Count one submission for this client, and forget hits that left the window."""
+    """Count one attempt for this client, and forget hits that left the window."""
     now = timezone.now()
     window_start = now - timedelta(seconds=settings.INQUIRY_RATE_LIMIT_WINDOW_SECONDS)
     RateLimitHit.objects.filter(created_at__lt=window_start).delete()
     RateLimitHit.objects.create(client_key=key, created_at=now)
+
+
+def take_rate_limit_slot(key: str) -> bool:
+    """Count this question against the client's limit and say whether it is within it.
+
+    Call inside the transaction that stores the question, and roll it back when this returns
+    False: the check and the store are then one decision, even for simultaneous posts from
+    one client. On PostgreSQL the client's posts wait for each other on a transaction-scoped
+    advisory lock; SQLite runs one writing transaction at a time (IMMEDIATE, settings.py).
+    """
+    if connection.vendor == "postgresql":
+        lock_id = int.from_bytes(bytes.fromhex(key[:16]), "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+    record_hit(key)
+    window_start = timezone.now() - timedelta(seconds=settings.INQUIRY_RATE_LIMIT_WINDOW_SECONDS)
+    recent = RateLimitHit.objects.filter(client_key=key, created_at__gte=window_start)
+    return recent.count() <= settings.INQUIRY_RATE_LIMIT
+
+
+def same_origin(request) -> bool:
+    """Whether a POST says it came from a page of this site: its Origin header or, when a
+    browser sends none, its Referer names this scheme and host."""
+    claimed = request.META.get("HTTP_ORIGIN") or request.META.get("HTTP_REFERER", "")
+    if not claimed or claimed == "null":
+        return False
+    parts = urlsplit(claimed)
+    return (parts.scheme, parts.netloc) == (request.scheme, request.get_host())
 
 
 def safe_came_from(value: str | None, request=None) -> str:

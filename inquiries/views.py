@@ -6,18 +6,14 @@ by a honeypot, a signed form stamp and a per-client rate limit, each with a calm
 """
 
 import logging
-import threading
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -32,7 +28,9 @@ from inquiries.protection import (
     read_confirmation,
     record_hit,
     safe_came_from,
+    same_origin,
     sign_confirmation,
+    take_rate_limit_slot,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,6 +57,11 @@ PROBLEMS = {
         "cannot accept another one just now. Please try again in an hour. If you need help "
         "now, contact your treatment team."
     ),
+    "csrf": (
+        "This page was open for a long time, or your browser did not send back a cookie the "
+        "form needs, so we could not accept it. Your answers are still here: select Send "
+        "question again."
+    ),
     "not-saved": (
         "Sorry, we could not save your question because of a problem on our side. Nothing "
         "was sent. Please select Send question again in a few minutes."
@@ -77,44 +80,9 @@ def contact(request):
     return render_blank_form(request, came_from)
 
 
-# The empty form is the same page for everyone but for three values: the CSRF token, the form
-# stamp and the page the person came from. It is rendered once (per process and per set of
-# values it depends on) with markers in their place, and each request fills them in.
-_TOKEN_MARK, _STAMP_MARK, _FROM_MARK = "@@csrf-token@@", "@@form-stamp@@", "@@came-from@@"
-_blank_forms: dict = {}
-_blank_forms_lock = threading.Lock()
-
-
-def _blank_form_key(request):
-    from tilsite.pages import get_registry  # the menu comes from the page registry
-
-    return (
-        id(get_registry()),
-        settings.SITE_NAME,
-        settings.ORGANISATION_NAME,
-        settings.INQUIRY_REPLY_TIME,
-        settings.INQUIRY_OPENING_HOURS,
-    )
-
-
 def render_blank_form(request, came_from: str) -> HttpResponse:
-    key = _blank_form_key(request)
-    page = _blank_forms.get(key)
-    if page is None:
-        form = InquiryForm(initial={"came_from": _FROM_MARK, "form_stamp": _STAMP_MARK})
-        context = {**form_context(form), "csrf_token": _TOKEN_MARK}
-        page = render_to_string("inquiries/contact.html", context, request)
-        if page.count(_TOKEN_MARK) != 1 or page.count(_STAMP_MARK) != 1:
-            raise RuntimeError("the question form's markers were not rendered exactly once")
-        with _blank_forms_lock:
-            _blank_forms.clear()  # keep only the current variant
-            _blank_forms[key] = page
-    html = (
-        page.replace(_TOKEN_MARK, get_token(request))  # get_token also sets the CSRF cookie
-        .replace(_STAMP_MARK, make_form_stamp())
-        .replace(_FROM_MARK, escape(came_from))
-    )
-    return HttpResponse(html)
+    form = InquiryForm(initial={"came_from": came_from, "form_stamp": make_form_stamp()})
+    return render_form(request, form)
 
 
 def handle_submission(request):
@@ -133,21 +101,22 @@ def handle_submission(request):
     if problem is None and is_rate_limited(key):
         problem = "rate-limited"
     if problem is not None:
-        logger.info("Question form turned away: %s", problem)
-        status = 429 if problem == "rate-limited" else 400
-        return render_problem(request, problem, status)
+        return turn_away(request, problem)
 
     if not form.is_valid():
         return render_form(request, form)
 
     try:
         with transaction.atomic():
+            if not take_rate_limit_slot(key):
+                raise RateLimited  # rolls the slot back too: nothing of this post is kept
             inquiry = form.save(commit=False)
             inquiry.came_from = form.cleaned_data["came_from"]
             inquiry.consent_given_at = timezone.now()
             inquiry.save_with_new_reference()
             queue_emails(inquiry)
-            record_hit(key)
+    except RateLimited:
+        return turn_away(request, "rate-limited")
     except Exception:
         # Whatever failed, the transaction left nothing behind: say so, keep what they typed.
         logger.exception("Could not store a question from the contact form")
@@ -156,6 +125,33 @@ def handle_submission(request):
     logger.info("Stored question %s", inquiry.reference)
     token = sign_confirmation(inquiry.reference, inquiry.came_from)
     return redirect(f"{reverse('inquiries:thanks')}?{urlencode({'ref': token})}")
+
+
+def csrf_failure(request, reason=""):
+    """The CSRF check failed (CSRF_FAILURE_VIEW): an expired or blocked cookie, a form left open
+    for hours, or a post from another site.
+
+    A question posted from this site's own form gets the form back as typed, with a fresh token
+    and stamp, and one line asking to send it again; anything else gets a plain explanation
+    in the site's layout, with nothing filled in.
+    """
+    if (
+        request.method == "POST"
+        and request.path == reverse("inquiries:contact")
+        and same_origin(request)
+    ):
+        logger.info("Question form turned away: csrf (%s)", reason)
+        return render_problem(request, "csrf", status=403)
+    return render(request, "errors/403_csrf.html", status=403)
+
+
+class RateLimited(Exception):
+    """This client's questions for the window are used up (decided in the transaction)."""
+
+
+def turn_away(request, problem: str):
+    logger.info("Question form turned away: %s", problem)
+    return render_problem(request, problem, 429 if problem == "rate-limited" else 400)
 
 
 def render_problem(request, problem: str, status: int):

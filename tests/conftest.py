@@ -48,6 +48,29 @@ def site(tmp_path, settings):
 
 
 @pytest.fixture
+def custom_admin_url():
+    """The admin moved to /staff-desk/ for one test. The URLconf reads ADMIN_URL when it is
+    imported, so it is imported again with the new value, and again afterwards."""
+    import importlib
+
+    from django.test import override_settings
+    from django.urls import clear_url_caches
+
+    import tilsite.urls
+
+    def reload_urls():
+        importlib.reload(tilsite.urls)
+        clear_url_caches()
+
+    try:
+        with override_settings(ADMIN_URL="staff-desk/"):
+            reload_urls()
+            yield "staff-desk/"
+    finally:
+        reload_urls()
+
+
+@pytest.fixture
 def axe():
     """Call axe(page) to fail the test on any WCAG violation axe-core finds on the page."""
     from axe_playwright_python.sync_playwright import Axe
@@ -64,7 +87,7 @@ def axe():
 
 def pytest_terminal_summary(terminalreporter):
     """Print each page's reading grade, so that a drop is visible in every run."""
-    from tests.test_content_quality import IN_SHORT_MAX_GRADE, PAGE_MAX_GRADE, READING_GRADES
+    from tests.readability import IN_SHORT_MAX_GRADE, PAGE_MAX_GRADE, READING_GRADES
 
     if not READING_GRADES:
         return

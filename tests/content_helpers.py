@@ -1,7 +1,13 @@
 """Small builders for tests that need their own content folder and sources file."""
 
+import datetime
 import textwrap
 from pathlib import Path
+
+# Review dates relative to the day the tests run, so that a page made with the defaults is
+# never overdue (an overdue page is a warning) and never reviewed in the future (an error).
+LAST_REVIEWED = datetime.date.today() - datetime.timedelta(days=30)
+NEXT_REVIEW = LAST_REVIEWED + datetime.timedelta(days=2 * 365)
 
 SOURCES_YAML = """\
 - id: alpha
@@ -34,8 +40,8 @@ def front_matter(**overrides) -> str:
         "title": "A test page",
         "summary": "A page used by the tests.",
         "section": "Treatment",
-        "last_reviewed": "2026-01-10",
-        "next_review": "2028-01-10",
+        "last_reviewed": LAST_REVIEWED.isoformat(),
+        "next_review": NEXT_REVIEW.isoformat(),
     }
     meta.update(overrides)
     lines = [f"{key}: {value}" for key, value in meta.items() if value is not None]

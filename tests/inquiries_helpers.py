@@ -1,7 +1,9 @@
 """Small builders shared by the inquiries tests: valid form data, stored inquiries, the worker."""
 
+import email
 import importlib
 import re
+import socket
 import time
 from html.parser import HTMLParser
 
@@ -115,3 +117,28 @@ def element(html: str, tag: str | None = None, **attrs) -> dict:
 def text_of(html: str) -> str:
     """The page's text with tags removed and whitespace collapsed, for reading assertions."""
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it accepts (and can refuse recipients)."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

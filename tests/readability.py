@@ -9,6 +9,12 @@ from html.parser import HTMLParser
 
 import textstat
 
+IN_SHORT_MAX_GRADE = 6
+PAGE_MAX_GRADE = 8
+# (slug, In short grade, page grade, words), filled by the content tests and printed by
+# tests/conftest.py after every run.
+READING_GRADES: list[tuple[str, float, float, int]] = []
+
 SKIPPED_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "table", "nav", "sup", "script", "style"}
 SKIPPED_CLASSES = {"sources", "page-meta", "toc", "admonition-title", "pager", "breadcrumbs"}
 VOID_TAGS = {"br", "img", "hr", "input", "meta", "link", "wbr", "source", "col", "area"}

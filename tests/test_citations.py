@@ -132,11 +132,11 @@ def test_sources_page_groups_by_kind_and_shows_citing_pages(site, client):
     assert client.get("/sources/", headers={"if-none-match": etag}).status_code == 304
 
 
-def test_sources_page_is_rendered_once_per_catalogue(site, client):
+def test_sources_page_is_rendered_once_per_registry(site, client):
     from unittest import mock
 
     assert client.get("/sources/").status_code == 200
-    with mock.patch("citations.views.render_to_string", side_effect=AssertionError("render")):
+    with mock.patch("citations.views.render", side_effect=AssertionError("render")):
         response = client.get("/sources/")
     assert response.status_code == 200
     assert response["Cache-Control"] == "public, max-age=300"

@@ -26,8 +26,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 
-from tests.inquiries_helpers import form_data
-from tests.test_inquiries_delivery import Inbox, free_port
+from tests.inquiries_helpers import Inbox, form_data, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,23 +130,23 @@ def mail_server():
 
 
 @pytest.fixture(scope="module")
-def site(django_db_setup, django_db_blocker, tmp_path_factory, mail_server):
+def live_site(django_db_setup, django_db_blocker, tmp_path_factory, mail_server):
     """One server for the module (starting one takes seconds); tests tell their rows apart
     by the email addresses they use."""
-    site = Site(tmp_path_factory.mktemp("site"), mail_server.port)
+    live_site = Site(tmp_path_factory.mktemp("site"), mail_server.port)
     try:
-        site.start()
-        yield site
+        live_site.start()
+        yield live_site
     finally:
-        site.stop()
+        live_site.stop()
 
 
-def ask(site, person, client_address, barrier=None, group="crowd"):
+def ask(live_site, person, client_address, barrier=None, group="crowd"):
     """Fetch the form like a browser (cookie, CSRF token, stamp), then send a question."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     headers = {"X-Forwarded-For": client_address}
-    request = urllib.request.Request(site.url + "/contact/", headers=headers)  # noqa: S310
+    request = urllib.request.Request(live_site.url + "/contact/", headers=headers)  # noqa: S310
     html = opener.open(request, timeout=30).read().decode()
     fields = {
         name: re.search(rf'name="{name}" value="([^"]+)"', html).group(1)
@@ -157,7 +156,7 @@ def ask(site, person, client_address, barrier=None, group="crowd"):
     if barrier:
         barrier.wait(timeout=30)
     request = urllib.request.Request(  # noqa: S310
-        site.url + "/contact/", data=urlencode(data).encode(), headers=headers
+        live_site.url + "/contact/", data=urlencode(data).encode(), headers=headers
     )
     try:
         with opener.open(request, timeout=60) as response:
@@ -166,11 +165,11 @@ def ask(site, person, client_address, barrier=None, group="crowd"):
         return error.code, error.url, error.read().decode()
 
 
-def test_twenty_people_asking_at_once_are_all_stored_and_notified(site, mail_server):
+def test_twenty_people_asking_at_once_are_all_stored_and_notified(live_site, mail_server):
     barrier = threading.Barrier(PEOPLE)
     with ThreadPoolExecutor(max_workers=PEOPLE) as pool:
         futures = [
-            pool.submit(ask, site, person, f"198.51.100.{person + 1}", barrier)
+            pool.submit(ask, live_site, person, f"198.51.100.{person + 1}", barrier)
             for person in range(PEOPLE)
         ]
         results = [future.result() for future in futures]
@@ -183,15 +182,15 @@ def test_twenty_people_asking_at_once_are_all_stored_and_notified(site, mail_ser
     assert len(references) == PEOPLE
 
     crowd_count = "SELECT COUNT(*) FROM inquiries_inquiry WHERE email LIKE 'crowd%'"
-    assert site.query(crowd_count) == PEOPLE
+    assert live_site.query(crowd_count) == PEOPLE
     deliveries = (
         "SELECT COUNT(*) FROM inquiries_emaildelivery WHERE inquiry_id IN "
         "(SELECT id FROM inquiries_inquiry WHERE email LIKE 'crowd%')"
     )
-    assert site.query(deliveries) == 2 * PEOPLE
+    assert live_site.query(deliveries) == 2 * PEOPLE
 
-    site.manage("send_emails", "--batch")
-    assert site.query(deliveries + " AND status = 'sent' AND attempts = 1") == 2 * PEOPLE
+    live_site.manage("send_emails", "--batch")
+    assert live_site.query(deliveries + " AND status = 'sent' AND attempts = 1") == 2 * PEOPLE
     ours = [
         (rcpt[0], message)
         for rcpt, message in mail_server.messages
@@ -205,16 +204,36 @@ def test_twenty_people_asking_at_once_are_all_stored_and_notified(site, mail_ser
     assert len(recipients) == 2 * PEOPLE
     assert len({message["Message-ID"] for _, message in ours}) == 2 * PEOPLE
 
-    log = site.log.read_text()
+    log = live_site.log.read_text()
     assert "locked" not in log.lower(), log
     assert not re.search(r'" 5\d\d ', log), log
 
 
-def test_the_rate_limit_holds_across_server_processes(site):
+def test_the_rate_limit_holds_across_server_processes(live_site):
     # Connections close after each request, so the requests spread over the 3 processes.
-    statuses = [ask(site, n, "203.0.113.99", group="limited")[0] for n in range(RATE_LIMIT + 2)]
+    statuses = [
+        ask(live_site, n, "203.0.113.99", group="limited")[0] for n in range(RATE_LIMIT + 2)
+    ]
     assert statuses == [200] * RATE_LIMIT + [429, 429]
     count = "SELECT COUNT(*) FROM inquiries_inquiry WHERE email LIKE 'limited%'"
-    assert site.query(count) == RATE_LIMIT
-    assert ask(site, 99, "203.0.113.100", group="limited")[0] == 200  # another client
-    assert site.query(count) == RATE_LIMIT + 1
+    assert live_site.query(count) == RATE_LIMIT
+    assert ask(live_site, 99, "203.0.113.100", group="limited")[0] == 200  # another client
+    assert live_site.query(count) == RATE_LIMIT + 1
+
+
+def test_simultaneous_posts_from_one_client_cannot_pass_the_limit_together(live_site):
+    """The limit is decided in the transaction that stores the question: posts that arrive
+    at the same moment from one client cannot all read "under the limit" and all be stored."""
+    attempts = RATE_LIMIT + 5
+    barrier = threading.Barrier(attempts)
+    with ThreadPoolExecutor(max_workers=attempts) as pool:
+        results = list(
+            pool.map(
+                lambda n: ask(live_site, n, "203.0.113.77", barrier=barrier, group="racing"),
+                range(attempts),
+            )
+        )
+    statuses = sorted(status for status, *_ in results)
+    assert statuses == [200] * RATE_LIMIT + [429] * (attempts - RATE_LIMIT)
+    count = "SELECT COUNT(*) FROM inquiries_inquiry WHERE email LIKE 'racing%'"
+    assert live_site.query(count) == RATE_LIMIT

@@ -1,43 +1,22 @@
 """Delivery through a real SMTP server (aiosmtpd) that is down, then up: nothing is lost and
 nothing arrives twice."""
 
-import email
-import socket
-
 import pytest
 from aiosmtpd.controller import Controller
 from django.urls import reverse
 from django.utils import timezone
 
 from inquiries.models import EmailDelivery, Inquiry
-from tests.inquiries_helpers import form_data, make_due_now, pending_emails, run_worker
+from tests.inquiries_helpers import (
+    Inbox,
+    form_data,
+    free_port,
+    make_due_now,
+    pending_emails,
+    run_worker,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it accepts (and can refuse recipients)."""
-
-    def __init__(self):
-        self.messages = []
-        self.refuse = False
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse:
-            return "550 5.1.1 Mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

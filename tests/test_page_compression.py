@@ -6,7 +6,7 @@ from unittest import mock
 import brotli
 import pytest
 
-from tilsite.page_views import choose_encoding
+from tilsite.rendered import choose_encoding
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The page engine: loading, validation, rendering once, serving from memory."""
 
 import datetime
+import re
 from unittest import mock
 
 import markdown
@@ -8,8 +9,15 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from tests.content_helpers import LAST_REVIEWED, NEXT_REVIEW
 from tilsite import pages
 from tilsite.pages import get_registry, reset_registry
+
+TODAY = datetime.date.today()
+
+
+def days(number: int) -> datetime.timedelta:
+    return datetime.timedelta(days=number)
 
 
 def problems(site):
@@ -29,7 +37,7 @@ def test_a_valid_page_loads_with_its_front_matter(site):
         2,
         "Steps",
     )
-    assert page.last_reviewed == datetime.date(2026, 1, 10)
+    assert (page.last_reviewed, page.next_review) == (LAST_REVIEWED, NEXT_REVIEW)
     assert page.reviewed_by == ""
     assert '<h2 id="how-long">How long?</h2>' in page.html
     assert problems(site) == []
@@ -46,9 +54,9 @@ def test_a_valid_page_loads_with_its_front_matter(site):
         ({"toc": "yes please"}, "'toc' must be true or false"),
         ({"last_reviewed": "10/01/2026"}, "'last_reviewed' must be a date as YYYY-MM-DD"),
         ({"next_review": "2026-13-45"}, "not valid YAML: month must be in 1..12"),
-        ({"next_review": "2025-01-01"}, "'next_review' must come after 'last_reviewed'"),
-        ({"next_review": "2031-01-01"}, "more than 1098 days after"),
-        ({"last_reviewed": "2099-01-01", "next_review": "2100-01-01"}, "is in the future"),
+        ({"next_review": LAST_REVIEWED - days(1)}, "'next_review' must come after 'last_reviewed'"),
+        ({"next_review": LAST_REVIEWED + days(1099)}, "more than 1098 days after"),
+        ({"last_reviewed": TODAY + days(1), "next_review": TODAY + days(30)}, "is in the future"),
         ({"title": '""'}, "'title' must not be empty"),
     ],
 )
@@ -60,7 +68,7 @@ def test_front_matter_errors_name_the_file_and_the_problem(site, meta, expected)
 
 
 def test_research_pages_are_reviewed_every_year(site):
-    site.page("study", section="Research", last_reviewed="2026-01-01", next_review="2027-06-01")
+    site.page("study", section="Research", next_review=LAST_REVIEWED + days(367))
     assert any("more than 366 days" in p for p in problems(site))
 
 
@@ -87,12 +95,20 @@ def test_unknown_citation_key_names_the_file_and_line(site):
     ]
 
 
-@pytest.mark.parametrize("name", ["Upper", "under_score", "contact", "sources"])
+@pytest.mark.parametrize("name", ["Upper", "under_score", "contact", "sources", "admin"])
 def test_bad_or_duplicate_slugs_are_errors(site, name):
     site.page(name)
     (found,) = problems(site)
     assert found.startswith(f"content/{name}.md")
     assert "slug" in found
+
+
+def test_the_admins_address_is_reserved_wherever_the_setting_puts_it(site, custom_admin_url):
+    site.page("staff-desk")
+    site.page("admin")
+    assert problems(site) == [
+        "content/staff-desk.md: duplicate slug: /staff-desk/ is already an address of the site"
+    ]
 
 
 def test_unknown_parent_is_an_error(site):
@@ -134,6 +150,15 @@ def test_manage_py_check_passes_on_valid_content(site, db, capsys):
     assert "no issues" in capsys.readouterr().out
 
 
+def test_manage_py_check_warns_of_an_overdue_review_without_failing(site, db, capsys):
+    site.page("old", last_reviewed="2020-01-01", next_review="2022-01-01")
+    reset_registry()
+    call_command("check")
+    assert "(content.W001) content/old.md, line 1: review was due on 2022-01-01" in (
+        capsys.readouterr().err
+    )
+
+
 def test_real_content_and_sources_pass_validation(settings):
     reset_registry()
     registry = get_registry()
@@ -173,8 +198,9 @@ def test_markdown_features(site):
     assert page.intro_html.startswith("<section")
     assert 'class="admonition in-short"' in page.intro_html
     assert '<h2 class="admonition-title" id="in-short">In short</h2>' in page.intro_html
-    assert '<div aria-label="Table" class="table-wrap" role="region" tabindex="0"><table>' in (
-        page.html
+    assert (
+        '<div aria-label="Table: Table" class="table-wrap" role="region" tabindex="0"><table>'
+        in page.html
     )
     assert '<dt id="term">Term</dt>' in page.html
     assert 'class="admonition care-team" role="note"' in page.html
@@ -239,6 +265,31 @@ def test_a_static_image_gets_its_address_and_size_or_is_a_problem(site, settings
     ]
 
 
+def test_each_table_region_is_named_after_its_heading_and_unique(site):
+    site.page(
+        "tables",
+        """\
+        | a |
+        |---|
+        | 1 |
+
+        ## How common is it?
+
+        | b |
+        |---|
+        | 2 |
+
+        | c |
+        |---|
+        | 3 |
+        """,
+    )
+    labels = re.findall(
+        r'<div aria-label="([^"]+)" class="table-wrap"', get_registry().get("tables").html
+    )
+    assert labels == ["Table", "Table: How common is it?", "Table: How common is it? (2)"]
+
+
 def test_citations_are_numbered_in_order_of_first_use(site):
     site.page(
         "cites",
@@ -291,8 +342,8 @@ def test_page_layout_parts(site, client):
     assert '<meta name="description" content="A page used by the tests.">' in html
     assert '<link rel="canonical" href="http://127.0.0.1:8000/second/">' in html
     assert 'aria-label="Breadcrumb"' in html
-    assert 'Last reviewed: <time datetime="2026-01-10">10 January 2026</time>' in html
-    assert 'Next review due: <time datetime="2028-01-10">10 January 2028</time>' in html
+    for label, day in (("Last reviewed", LAST_REVIEWED), ("Next review due", NEXT_REVIEW)):
+        assert f'{label}: <time datetime="{day:%Y-%m-%d}">{day.day} {day:%B %Y}</time>' in html
     assert "Reviewed by" not in html  # nothing invented when no reviewer is named
     assert '<h2 id="toc-title">On this page</h2>' in html
     assert 'rel="prev"' in html and 'href="/first/"' in html
@@ -345,7 +396,7 @@ def test_requests_do_no_markdown_or_template_work_once_rendered(site, client):
     with (
         mock.patch.object(markdown.Markdown, "convert", side_effect=AssertionError("markdown")),
         mock.patch.object(pages, "build_registry", side_effect=AssertionError("rebuild")),
-        mock.patch("tilsite.page_views.render_to_string", side_effect=AssertionError("template")),
+        mock.patch("tilsite.page_views.render", side_effect=AssertionError("template")),
     ):
         for _ in range(3):
             assert "Some text" in client.get("/fast/").text
@@ -358,6 +409,37 @@ def test_development_reload_picks_up_an_edit(site, client, settings):
     assert "Old words." in client.get("/draft/").text
     path.write_text(path.read_text().replace("Old words.", "New words, somewhat longer."))
     assert "New words" in client.get("/draft/").text
+
+
+def debug_settings() -> dict:
+    import runpy
+
+    from django.conf import settings as django_settings
+
+    with mock.patch.dict("os.environ", {"DJANGO_DEBUG": "true"}):
+        return runpy.run_path(str(django_settings.BASE_DIR / "tilsite" / "settings.py"))
+
+
+def test_development_shows_a_template_edit_on_the_next_request(site, client, settings, tmp_path):
+    """make run serves with gunicorn, whose reloader watches Python files only: with the
+    development settings neither compiled templates nor rendered pages may be kept."""
+    settings.CONTENT_RELOAD = True
+    templates = debug_settings()["TEMPLATES"]
+    templates[0]["DIRS"] = [tmp_path / "templates", *templates[0]["DIRS"]]
+    settings.TEMPLATES = templates
+    (tmp_path / "templates" / "pages").mkdir(parents=True)
+    layout = tmp_path / "templates" / "pages" / "page.html"
+    real = (settings.BASE_DIR / "templates" / "pages" / "page.html").read_text()
+    layout.write_text(real)
+    site.page("draft", "Words.")
+    assert "An edited layout" not in client.get("/draft/").text
+    layout.write_text(real.replace("{% block title %}", "{% block title %}An edited layout "))
+    assert "An edited layout" in client.get("/draft/").text
+
+
+def test_production_settings_keep_compiled_templates(settings):
+    loaders = settings.TEMPLATES[0]["OPTIONS"]["loaders"]
+    assert loaders[0][0] == "django.template.loaders.cached.Loader"
 
 
 def test_without_reload_the_registry_is_kept(site, client):
@@ -382,4 +464,4 @@ def test_sitemap_lists_every_page_with_its_review_date(site, client):
     site.page("listed")
     xml = client.get("/sitemap.xml").text
     assert "/listed/</loc>" in xml
-    assert "<lastmod>2026-01-10</lastmod>" in xml
+    assert f"<lastmod>{LAST_REVIEWED:%Y-%m-%d}</lastmod>" in xml

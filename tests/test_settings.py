@@ -1,6 +1,8 @@
 """Settings come from the environment; production refuses unsafe values at start-up."""
 
+import ast
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -88,6 +90,9 @@ def test_database_url_selects_postgresql(monkeypatch):
 
 
 def test_check_deploy_reports_nothing_with_production_values():
+    """Nothing but, perhaps, an overdue content review (content.W001): the calendar brings that
+    one, not a change, so it is shown (as CI's deployment check shows it) and tolerated here.
+    That an overdue review is a warning is proven in test_pages.py."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -95,15 +100,57 @@ def test_check_deploy_reports_nothing_with_production_values():
     } | PRODUCTION_ENV
     env["DJANGO_SETTINGS_MODULE"] = "tilsite.settings"
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        [sys.executable, "manage.py", "check", "--deploy"],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "no issues" in result.stdout
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output  # no error
+    reported = re.findall(r"\(([a-z_]+\.[A-Z]\d+)\)", output)
+    assert [check for check in reported if check != "content.W001"] == [], output
+
+
+# Where the settings read the environment: Django's, its typed readers, and gunicorn's.
+SETTINGS_FILES = ["tilsite/settings.py", "tilsite/env.py", "gunicorn.conf.py"]
+ENVIRONMENT_READERS = {"env_str", "env_bool", "env_int", "env_list", "os.environ.get", "os.getenv"}
+
+
+def environment_variables_read() -> set[str]:
+    """Every variable name the settings files read, found in their syntax tree."""
+    names = set()
+    for relative in SETTINGS_FILES:
+        for node in ast.walk(ast.parse((REPO / relative).read_text())):
+            name = None
+            if isinstance(node, ast.Call) and node.args:
+                if ast.unparse(node.func) in ENVIRONMENT_READERS:
+                    name = node.args[0]
+            elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+                name = node.slice
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                names.add(name.value)
+    return names
+
+
+def test_the_environment_reader_finds_the_variables():
+    read = environment_variables_read()
+    assert {"DJANGO_SECRET_KEY", "LOG_LEVEL", "INQUIRY_RETENTION_DAYS", "PORT"} <= read
+
+
+def test_every_environment_variable_is_in_env_example():
+    text = (REPO / ".env.example").read_text()
+    missing = [name for name in environment_variables_read() if f"\n{name}=" not in text]
+    assert sorted(missing) == []
+
+
+def test_every_environment_variable_is_in_a_readme_table():
+    rows = [line for line in (REPO / "README.md").read_text().splitlines() if line[:1] == "|"]
+    missing = [
+        name for name in environment_variables_read() if not any(f"`{name}`" in row for row in rows)
+    ]
+    assert sorted(missing) == []
 
 
 @pytest.mark.parametrize(

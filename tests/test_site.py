@@ -1,11 +1,13 @@
 """Site-wide pages: health check, robots.txt, favicon, error pages, static files."""
 
+import logging
+import re
 from unittest import mock
 
 import pytest
 from django.db import OperationalError
 from django.test import override_settings
-from django.urls import path
+from django.urls import include, path, resolve
 
 from tilsite import views
 
@@ -15,7 +17,8 @@ def boom(request):
 
 
 handler500 = "tilsite.views.server_error"
-urlpatterns = [path("boom/", boom)]
+# The site's own addresses too: the error page links to them.
+urlpatterns = [path("boom/", boom), path("", include("tilsite.urls"))]
 
 
 def test_healthz_answers_ok(client, db):
@@ -39,10 +42,18 @@ def test_robots_txt_points_to_the_sitemap(client, settings):
     assert "Sitemap: https://til.example.org/sitemap.xml" in response.text
 
 
-def test_favicon_redirects_to_the_static_icon(client):
+def test_robots_txt_keeps_crawlers_off_the_question_confirmation_page(client):
+    (disallowed,) = re.findall(r"^Disallow: (\S+)$", client.get("/robots.txt").text, re.M)
+    assert resolve(disallowed).view_name == "inquiries:thanks"
+
+
+def test_favicon_is_a_short_lived_redirect_to_the_static_icon(client):
+    """Not a permanent one: browsers would keep it for ever, and the icon's hashed file name
+    changes with each deploy."""
     response = client.get("/favicon.ico")
-    assert response.status_code == 301
+    assert response.status_code == 302
     assert response["Location"].endswith("favicon.svg")
+    assert "max-age=3600" in response["Cache-Control"]
 
 
 def test_unknown_url_gets_the_site_404_page(client):
@@ -74,18 +85,31 @@ def test_400_and_403_pages(rf, handler, status, text):
     assert text in response.content.decode()
 
 
-def test_security_headers_on_a_page(client):
-    response = client.get("/")
-    csp = response["Content-Security-Policy"]
-    assert "default-src 'self'" in csp
-    assert "unsafe-inline" not in csp
-    assert response["X-Frame-Options"] == "DENY"
-    assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
-    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
-
-
 def test_stylesheet_is_served(client):
     response = client.get("/static/css/site.css")
     assert response.status_code == 200
     assert b"@media print" in b"".join(response.streaming_content)
+
+
+@pytest.mark.django_db
+def test_the_admin_is_where_the_admin_url_setting_puts_it(client, custom_admin_url):
+    assert client.get(f"/{custom_admin_url}login/").status_code == 200
+    assert client.get("/admin/login/").status_code == 404
+
+
+def test_a_wrong_host_header_is_logged_in_one_line(client, caplog):
+    """Robots send these all day: one line each, no traceback burying the real errors."""
+    caplog.set_level(logging.INFO)
+    response = client.get("/", headers={"host": "evil.example"})
+    assert response.status_code == 400
+    (record,) = [r for r in caplog.records if r.name.startswith("django.security")]
+    assert record.name == "django.security.DisallowedHost"
+    assert record.exc_info is None
+    assert "Traceback" not in caplog.text
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_server_error_is_still_logged_with_its_traceback(client, caplog):
+    client.raise_request_exception = False
+    assert client.get("/boom/").status_code == 500
+    assert "RuntimeError: simulated failure" in caplog.text

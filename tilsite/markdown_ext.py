@@ -4,7 +4,8 @@
   "(external site)" so that screen-reader users know where a link goes.
 - The "In short" box's title becomes a heading (it starts the page's outline); other callout
   titles stay as bold paragraphs.
-- Tables are wrapped in a focusable, labelled region that scrolls sideways on a phone.
+- Tables are wrapped in a focusable region that scrolls sideways on a phone, named after the
+  heading above it ("Table: How common is each side effect?"), unique on the page.
 - Images from the site's own static files (`/static/img/...`) get their hashed address, so they
   can be cached for ever, and the width and height of their viewBox (SVG), so the page does not
   jump when they load. An image without alt text, or a file that does not exist, is a problem
@@ -25,11 +26,25 @@ VIEWBOX = re.compile(rb'viewBox="\s*[-\d.]+[\s,]+[-\d.]+[\s,]+([\d.]+)[\s,]+([\d
 
 
 class SiteHtmlTreeprocessor(Treeprocessor):
+    def __init__(self, md, problems: list[str]):
+        super().__init__(md)
+        self.problems = problems
+
     def run(self, root):
-        for parent in list(root.iter()):
-            for index, child in enumerate(list(parent)):
-                if child.tag == "table":
-                    self._wrap_table(parent, index, child)
+        parents = {child: parent for parent in root.iter() for child in parent}
+        heading, labels = "", set()
+        for element in list(root.iter()):  # document order: a heading, then what follows it
+            if element.tag in {"h2", "h3"}:
+                heading = "".join(element.itertext()).strip()
+            elif element.tag == "table":
+                # Each scrolling region is a landmark: its name must be unique on the page.
+                base = label = f"Table: {heading}" if heading else "Table"
+                number = 2
+                while label in labels:
+                    label, number = f"{base} ({number})", number + 1
+                labels.add(label)
+                parent = parents[element]
+                self._wrap_table(parent, list(parent).index(element), element, label)
         for link in root.iter("a"):
             if link.get("href", "").startswith(("http://", "https://")):
                 self._mark_external(link)
@@ -42,13 +57,13 @@ class SiteHtmlTreeprocessor(Treeprocessor):
     def _check_image(self, image):
         src = image.get("src", "")
         if not image.get("alt", "").strip():
-            self.md.site_problems.append(f"image {src} has no alt text (its accessible name)")
+            self.problems.append(f"image {src} has no alt text (its accessible name)")
         if not src.startswith(STATIC_PREFIX):
             return
         name = src.removeprefix(STATIC_PREFIX)
         found = finders.find(name)
         if found is None:
-            self.md.site_problems.append(f"image {src} is not a file in static/")
+            self.problems.append(f"image {src} is not a file in static/")
             return
         with open(found, "rb") as file:
             size = VIEWBOX.search(file.read(4096))
@@ -61,9 +76,9 @@ class SiteHtmlTreeprocessor(Treeprocessor):
             image.set("src", staticfiles_storage.url(name))
 
     @staticmethod
-    def _wrap_table(parent, index, table):
+    def _wrap_table(parent, index, table, label):
         wrapper = etree.Element(
-            "div", {"class": "table-wrap", "role": "region", "tabindex": "0", "aria-label": "Table"}
+            "div", {"class": "table-wrap", "role": "region", "tabindex": "0", "aria-label": label}
         )
         parent.remove(table)
         wrapper.append(table)
@@ -100,6 +115,5 @@ class SiteHtmlExtension(Extension):
         self.problems: list[str] = []
 
     def extendMarkdown(self, md):
-        md.site_problems = self.problems
         # After the inline patterns (priority 20), so links and tables exist.
-        md.treeprocessors.register(SiteHtmlTreeprocessor(md), "site_html", 5)
+        md.treeprocessors.register(SiteHtmlTreeprocessor(md, self.problems), "site_html", 5)

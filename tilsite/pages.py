@@ -18,6 +18,8 @@ from pathlib import Path
 import markdown
 import yaml
 from django.conf import settings
+from django.urls import get_resolver
+from django.urls.resolvers import RoutePattern
 
 from citations.catalogue import Catalogue, load_catalogue
 from citations.mdext import CITATION_SCAN, CitationExtension, CitationState, CitedSource, keys_in
@@ -28,8 +30,6 @@ SECTIONS = ["Understanding TIL", "Treatment", "Research", "Support", "About"]
 REQUIRED_KEYS = {"title", "summary", "section", "last_reviewed", "next_review"}
 OPTIONAL_KEYS = {"nav_order", "nav_title", "parent", "reviewed_by", "toc"}
 HOME_SLUG = "index"
-# Addresses the site itself uses: a page with one of these slugs would be unreachable.
-RESERVED_SLUGS = {"contact", "sources", "static", "admin", "healthz", "robots-txt", "sitemap"}
 MAX_REVIEW_INTERVAL = {"Research": datetime.timedelta(days=366)}
 DEFAULT_MAX_REVIEW_INTERVAL = datetime.timedelta(days=3 * 366)
 # A line `!!! include warning-signs` is replaced by content/_blocks/warning-signs.md before the
@@ -73,7 +73,6 @@ class Page:
     nav_title: str = ""
     parent: str = ""
     reviewed_by: str = ""
-    toc: bool = False
     sources: list[CitedSource] = field(default_factory=list)
     path: Path | None = None
 
@@ -134,7 +133,8 @@ class PageRegistry:
 
     def breadcrumbs(self, page: Page) -> list[Page]:
         """The pages above this one, home first (not including the page itself)."""
-        trail, seen = [], {page.slug}
+        trail: list[Page] = []
+        seen = {page.slug}
         parent = self.pages.get(page.parent)
         while parent is not None and parent.slug not in seen:
             trail.insert(0, parent)
@@ -193,7 +193,7 @@ def _check_meta(meta: dict, name: str, problems: list[ContentProblem]) -> None:
     if type(last) is datetime.date and type(following) is datetime.date:
         if last > datetime.date.today():
             problem(f"'last_reviewed' ({last}) is in the future", "E003")
-        limit = MAX_REVIEW_INTERVAL.get(meta.get("section"), DEFAULT_MAX_REVIEW_INTERVAL)
+        limit = MAX_REVIEW_INTERVAL.get(meta.get("section", ""), DEFAULT_MAX_REVIEW_INTERVAL)
         if following <= last:
             problem("'next_review' must come after 'last_reviewed'", "E003")
         elif following - last > limit:
@@ -237,6 +237,17 @@ def _expand_includes(body: str, blocks: dict[str, str], name: str, first_line: i
     return expanded, problems
 
 
+def reserved_slugs() -> set[str]:
+    """The first segments of the site's own addresses: a page with one of these slugs would be
+    unreachable, or would hide the address. They come from the URLconf's fixed patterns (the
+    admin's among them, wherever ADMIN_URL puts it) and from STATIC_URL."""
+    reserved = {settings.STATIC_URL.strip("/").split("/")[0]}
+    for pattern in get_resolver().url_patterns:
+        if isinstance(pattern.pattern, RoutePattern):  # not the content pages' own pattern
+            reserved.add(str(pattern.pattern).split("/")[0])
+    return reserved - {""}
+
+
 def load_page(
     path: Path, catalogue: Catalogue, blocks: dict[str, str] | None = None
 ) -> tuple[Page | None, list[ContentProblem]]:
@@ -246,7 +257,7 @@ def load_page(
     if not SLUG.match(slug):
         message = f"file name '{path.name}': a slug may only use a-z, 0-9 and hyphens"
         return None, [ContentProblem(name, message, "E005")]
-    if slug in RESERVED_SLUGS:
+    if slug in reserved_slugs():
         message = f"duplicate slug: /{slug}/ is already an address of the site"
         return None, [ContentProblem(name, message, "E005")]
     try:
@@ -297,12 +308,11 @@ def load_page(
         next_review=meta["next_review"],
         html=html,
         intro_html=intro_html,
-        toc_html=renderer.toc if meta.get("toc") else "",
+        toc_html=getattr(renderer, "toc", "") if meta.get("toc") else "",  # set by "toc"
         nav_order=meta.get("nav_order"),
         nav_title=(meta.get("nav_title") or "").strip(),
         parent=(meta.get("parent") or "").strip(),
         reviewed_by=(meta.get("reviewed_by") or "").strip(),
-        toc=bool(meta.get("toc")),
         sources=state.in_order,
         path=path,
     )
@@ -398,7 +408,8 @@ def get_registry() -> PageRegistry:
     ):
         return registry
     with _lock:
-        if _registry is registry:
+        # Another thread may have rebuilt it meanwhile, or reset_registry() emptied it.
+        if _registry is None or _registry is registry:
             _registry = build_registry(settings.CONTENT_DIR, settings.SOURCES_FILE)
         return _registry
 

@@ -49,7 +49,6 @@ SITE_NAME = env_str("SITE_NAME", "TIL Therapy Information")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Left empty, pages say nothing about who runs the site rather than invent it.
 ORGANISATION_NAME = env_str("ORGANISATION_NAME")
-ORGANISATION_CONTACT = env_str("ORGANISATION_CONTACT")
 # The emergency telephone number where most readers live (for example 911), shown in the
 # warning-signs block. Left empty, pages say "your local emergency number".
 EMERGENCY_NUMBER = env_str("EMERGENCY_NUMBER")
@@ -91,11 +90,14 @@ ROOT_URLCONF = "tilsite.urls"
 ADMIN_URL = env_str("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
 WSGI_APPLICATION = "tilsite.wsgi.application"
 
+_TEMPLATE_LOADERS = [
+    "django.template.loaders.filesystem.Loader",
+    "django.template.loaders.app_directories.Loader",
+]
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
@@ -103,6 +105,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tilsite.context_processors.site",
             ],
+            # Compiled templates are kept in production. In debug they are read on each use:
+            # gunicorn's reloader (make run) watches Python files only, and runserver's
+            # template watching is not there to empty the cache, so an edit shows at once.
+            "loaders": _TEMPLATE_LOADERS
+            if DEBUG
+            else [("django.template.loaders.cached.Loader", _TEMPLATE_LOADERS)],
         },
     },
 ]
@@ -170,6 +178,8 @@ SESSION_COOKIE_AGE = 9 * 60 * 60  # a working day
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# A failed check shows the site's own page; the question form comes back as typed.
+CSRF_FAILURE_VIEW = "inquiries.views.csrf_failure"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 
@@ -183,7 +193,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     "camera": [],
     "microphone": [],
     "geolocation": [],
@@ -267,11 +277,49 @@ INQUIRY_STALLED_SEND_SECONDS = env_int("INQUIRY_STALLED_SEND_SECONDS", 300)
 INQUIRY_RETENTION_DAYS = env_int("INQUIRY_RETENTION_DAYS", 365)
 
 # --- Logging: requests and errors, never what people typed
+
+
+def _client_error_in_one_line(record) -> bool:
+    """Drop the traceback of a request the client got wrong (a 4xx response): a wrong Host
+    header, a body too big or with too many fields, a broken upload. Every public site gets
+    these all day; a traceback each would bury the errors that need someone. A 5xx keeps it."""
+    if getattr(record, "status_code", 500) < 500:
+        record.exc_info = record.exc_text = None
+    return True
+
+
+# Django logs those requests on django.request (status 400, a body it cannot parse) and on
+# django.security.<the exception's class>, with its traceback. A logger's filter sees only its
+# own records, not its children's, so each one is named.
+_CLIENT_ERROR_LOGGERS = [
+    "django.request",
+    *(
+        f"django.security.{name}"
+        for name in (
+            "DisallowedHost",
+            "DisallowedRedirect",
+            "RequestDataTooBig",
+            "TooManyFieldsSent",
+            "TooManyFilesSent",
+            "SuspiciousMultipartForm",
+            "SuspiciousFileOperation",
+        )
+    ),
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "client_error_in_one_line": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _client_error_in_one_line,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        **{name: {"filters": ["client_error_in_one_line"]} for name in _CLIENT_ERROR_LOGGERS},
+    },
 }

@@ -30,8 +30,11 @@ def robots_txt(request):
 
 
 @require_GET
+@cache_control(max_age=3600, public=True)
 def favicon(request):
-    return redirect(static("img/favicon.svg"), permanent=True)
+    # A temporary redirect, kept an hour at most: the icon's hashed name changes with each
+    # deploy, and a permanent one would send browsers to a file that is gone.
+    return redirect(static("img/favicon.svg"))
 
 
 def bad_request(request, exception=None):
