@@ -3,21 +3,20 @@
 import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 
-from tests.readability import grade, prose_of
+from tests.readability import IN_SHORT_MAX_GRADE, PAGE_MAX_GRADE, READING_GRADES, grade, prose_of
 from tilsite.pages import get_registry, reset_registry
 
-IN_SHORT_MAX_GRADE = 6
-PAGE_MAX_GRADE = 8
 CITED_BLOCKS = {"p", "li", "td", "th", "dd"}
 # Names that contain digits but state no figure: drug, gene and trial names, a standard's version.
 NAMES_WITH_DIGITS = re.compile(
     r"\b(IL-\d+|PD-L?1|CD\d+|CTLA-4|MHC-I+|C-144-01|M14TIL|WCAG 2\.2|CAR-T|T-cells?|B-cells?)\b",
     re.IGNORECASE,
 )
-READING_GRADES: list[tuple[str, float, float, int]] = []
+FIGURE = re.compile(r'<img alt="([^"]*)"[^>]*? src="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -195,13 +194,62 @@ def test_no_page_is_orphaned(registry, client):
     assert orphans == []
 
 
-def test_pages_about_side_effects_say_what_to_do_when_it_is_urgent(registry):
-    missing = []
-    for page in all_pages(registry):
-        text = page.html.lower()
-        if "side effect" in text and "emergency" not in text:
-            missing.append(page.slug)
+SYMPTOM_WORDS = re.compile(r"\b(side effects?|symptoms?)\b", re.IGNORECASE)
+WARNING_SIGNS = 'class="admonition urgent warning-signs"'
+
+
+def test_every_page_about_side_effects_or_symptoms_shows_the_warning_signs_block(registry):
+    """The shared block (content/_blocks/warning-signs.md): the signs to act on, the team's
+    24-hour number, the emergency number."""
+    missing = [
+        page.slug
+        for page in all_pages(registry)
+        if SYMPTOM_WORDS.search(prose_of(page.intro_html + page.html)[0])
+        and WARNING_SIGNS not in page.html
+    ]
     assert missing == []
+
+
+def test_the_warning_signs_block_gives_a_temperature_and_both_numbers(registry):
+    html = registry.get("side-effects").html
+    block = html[html.index(WARNING_SIGNS) :]
+    block = block[: block.index("</div>")]
+    assert re.search(r"100\.4\s*°F \(38\s*°C\)", block)
+    assert "24-hour" in block
+    assert "emergency number" in block or "911" in block
+
+
+def test_every_figure_has_an_accessible_name(registry):
+    """Images on pages have alt text; each SVG figure names itself (role, title, desc) too."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    images = []
+    for page in all_pages(registry):
+        images += [(page.slug, alt, src) for alt, src in FIGURE.findall(page.html)]
+    assert images, "no page shows a figure"
+    assert [image for image in images if not image[1].strip()] == []
+    figures = sorted(Path(settings.BASE_DIR, "static", "img", "figures").glob("*.svg"))
+    assert figures
+    for path in figures:
+        root = ElementTree.parse(path).getroot()  # noqa: S314 (the project's own file)
+        title = root.find("{http://www.w3.org/2000/svg}title")
+        assert root.get("role") == "img", path.name
+        assert title is not None and title.text.strip(), path.name
+        assert title.get("id") in root.get("aria-labelledby", "").split(), path.name
+        assert any(path.name in src for _, _, src in images), f"{path.name} is on no page"
+
+
+def test_every_source_has_a_published_title_a_link_and_an_accessed_date(registry):
+    incomplete = [
+        source.id
+        for source in registry.catalogue.sources.values()
+        if not (source.title and source.link and source.accessed)
+        or source.title.lower().startswith(("http", "www."))
+    ]
+    assert incomplete == []
+    assert registry.catalogue.problems == []
 
 
 @pytest.mark.parametrize(
