@@ -656,6 +656,9 @@ def test_each_empty_form_has_its_own_token_stamp_and_origin(client, settings):
     second = Client().get("/contact/?from=/what-is-til-therapy/")
     pattern = r'name="(csrfmiddlewaretoken|form_stamp|came_from)" value="([^"]*)"'
     one, two = dict(re.findall(pattern, first.text)), dict(re.findall(pattern, second.text))
+    # The fields are rendered once and kept: nothing personal may be kept with them.
+    for html in (first.text, second.text):
+        assert html.count('name="csrfmiddlewaretoken"') == html.count('name="form_stamp"') == 1
     assert one["came_from"] == "/side-effects/" and two["came_from"] == "/what-is-til-therapy/"
     assert one["csrfmiddlewaretoken"] != two["csrfmiddlewaretoken"]
     assert one["form_stamp"] and two["form_stamp"]

@@ -219,6 +219,16 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# --- Cache: fragments of pages that are the same for everyone (the empty question form's
+# fields), kept in each process. In debug nothing is kept, so that template edits show.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.dummy.DummyCache"
+        if DEBUG
+        else "django.core.cache.backends.locmem.LocMemCache"
+    }
+}
+
 # --- Static files (whitenoise: hashed names, compressed, cached for a year)
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
