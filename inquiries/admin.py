@@ -1,21 +1,32 @@
-"""The staff side of inquiries: a queue of open questions, oldest first, and their emails.
+"""The staff side of inquiries: a queue of open questions, oldest first, their emails, and
+answering them from the inquiry's page.
 
 What the person submitted is read-only; staff change only the status, the assignee and
 their internal notes. Status changes stamp first_response_at and closed_at (Inquiry.save).
+The Reply section (templates/admin/inquiries/inquiry/change_form.html) posts to reply_view:
+Preview shows the email as it will be sent; Send reply stores it and queues its email.
 """
 
+import copy
 import csv
 import logging
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.http import HttpResponse
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
+from django.views.decorators.http import require_POST
 
 from inquiries import outbox
-from inquiries.models import EmailDelivery, Inquiry
+from inquiries.models import EmailDelivery, Inquiry, Reply, RoutingRule, SavedAnswer
+from inquiries.replies import render_reply, send_reply, unknown_pages_message
+from inquiries.routing import waiting_too_long, working_days_ago
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +86,11 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class EmailDeliveryInline(admin.TabularInline):
+class EmailDeliveryInline(admin.StackedInline):
+    # Stacked, not tabular: nine columns overflowed the page (axe: a scrolling region that
+    # keyboards cannot reach). Folded away: the list column already says how each went.
     model = EmailDelivery
+    classes = ("collapse",)
     extra = 0
     can_delete = False
     fields = (
@@ -102,6 +116,82 @@ class EmailDeliveryInline(admin.TabularInline):
         return False
 
 
+class WaitingFilter(admin.SimpleListFilter):
+    """Open questions not yet answered after INQUIRY_REPLY_WORKING_DAYS working days."""
+
+    title = "reply time"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        days = settings.INQUIRY_REPLY_WORKING_DAYS
+        if not days:
+            return []
+        return [("overdue", f"Waiting longer than {days} working day{'s' if days != 1 else ''}")]
+
+    def queryset(self, request, queryset):
+        days = settings.INQUIRY_REPLY_WORKING_DAYS
+        if self.value() != "overdue" or not days:
+            return queryset
+        return queryset.filter(
+            status__in=Inquiry.OPEN_STATUSES,
+            first_response_at__isnull=True,
+            received_at__lt=working_days_ago(days),
+        )
+
+
+class ReplyInline(admin.StackedInline):
+    """Replies already sent: what, by whom, when. Sending is the Reply section below."""
+
+    model = Reply
+    extra = 0
+    fields = ("sent_at", "sent_by", "body", "email")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "replies sent"
+
+    @admin.display(description="email")
+    def email(self, reply):
+        delivery = getattr(reply, "delivery", None)
+        return delivery.describe() if delivery else "none"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReplyForm(forms.Form):
+    saved_answer = forms.ModelChoiceField(
+        SavedAnswer.objects.all(),
+        required=False,
+        label="Saved answer",
+        empty_label="None",
+        help_text="Choose one and select Preview to start your reply from it.",
+    )
+    body = forms.CharField(
+        label="Reply",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 80}),
+        help_text="Write [[page-slug]], for example [[side-effects]], to point to a page: "
+        "the email shows its title and full address. Do not quote the person's question.",
+    )
+
+    def clean(self):
+        cleaned = super().clean() or self.cleaned_data
+        body = (cleaned.get("body") or "").strip()
+        saved = cleaned.get("saved_answer")
+        if not body and saved is not None:
+            body = saved.body.strip()
+        if not body:
+            raise forms.ValidationError("Write a reply, or choose a saved answer.")
+        unknown = render_reply(body).unknown
+        if unknown:
+            self.add_error("body", unknown_pages_message(unknown))
+        cleaned["body"] = body
+        return cleaned
+
+
 @admin.register(Inquiry)
 class InquiryAdmin(admin.ModelAdmin):
     list_display = (
@@ -112,23 +202,26 @@ class InquiryAdmin(admin.ModelAdmin):
         "topic",
         "status",
         "assigned_to",
+        "assigned_group",
         "age",
         "delivery_status",
     )
     list_display_links = ("reference", "name")
     list_filter = (
         StatusFilter,
+        WaitingFilter,
         "topic",
         "asking_as",
         ("assigned_to", admin.RelatedOnlyFieldListFilter),
+        ("assigned_group", admin.RelatedOnlyFieldListFilter),
         "received_at",
     )
     search_fields = ("reference", "name", "email", "question")
     date_hierarchy = "received_at"
     ordering = ("received_at",)
-    list_select_related = ("assigned_to",)
+    list_select_related = ("assigned_to", "assigned_group")
     list_per_page = 50
-    inlines = (EmailDeliveryInline,)
+    inlines = (ReplyInline, EmailDeliveryInline)
     submitted_fields = (
         "reference",
         "received_at",
@@ -150,7 +243,7 @@ class InquiryAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "status",
-                    "assigned_to",
+                    ("assigned_to", "assigned_group"),
                     "internal_notes",
                     ("first_response_at", "closed_at", "updated_at"),
                 ]
@@ -198,16 +291,68 @@ class InquiryAdmin(admin.ModelAdmin):
 
     @admin.display(description="age", ordering="-received_at")
     def age(self, inquiry):
-        return timesince(inquiry.received_at, timezone.now(), depth=2)
+        age = timesince(inquiry.received_at, timezone.now(), depth=2)
+        if waiting_too_long(inquiry):
+            return format_html("{} <strong>(waiting longer than promised)</strong>", age)
+        return age
 
     @admin.display(description="emails")
     def delivery_status(self, inquiry):
         """In words, not colours: "staff: sent 2 Mar 2026 09:05; person: pending"."""
-        labels = {EmailDelivery.Kind.STAFF_NOTIFICATION: "staff", "acknowledgement": "person"}
-        deliveries = sorted(inquiry.deliveries.all(), key=lambda d: d.kind != "staff")
+        labels = {"staff": "staff", "acknowledgement": "person", "reply": "reply"}
+        order = list(labels)
+        deliveries = sorted(inquiry.deliveries.all(), key=lambda d: (order.index(d.kind), d.pk))
         if not deliveries:
             return "none"
         return "; ".join(f"{labels[d.kind]}: {d.describe()}" for d in deliveries)
+
+    # --- Answering -------------------------------------------------------------------------
+
+    def get_urls(self):
+        reply = self.admin_site.admin_view(require_POST(self.reply_view))
+        return [
+            path("<int:object_id>/reply/", reply, name="inquiries_inquiry_reply"),
+            *super().get_urls(),
+        ]
+
+    def can_reply(self, request) -> bool:
+        return request.user.has_perm("inquiries.add_reply") and request.user.has_perm(
+            "inquiries.change_inquiry"
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        if self.can_reply(request):
+            extra_context.setdefault("reply_form", ReplyForm())
+            extra_context["reply_url"] = reverse("admin:inquiries_inquiry_reply", args=[object_id])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def reply_view(self, request, object_id):
+        """Preview: show the reply as the email will say it. Send reply: store and queue it."""
+        if not self.can_reply(request):
+            raise PermissionDenied
+        inquiry = get_object_or_404(Inquiry, pk=object_id)
+        form = ReplyForm(request.POST)
+        if "send" in request.POST and form.is_valid():
+            send_reply(inquiry, form.cleaned_data["body"], request.user)
+            self.log_change(request, inquiry, "Sent a reply to the person.")
+            self.message_user(
+                request,
+                "Your reply is on its way to the person, and the question is marked answered.",
+                messages.SUCCESS,
+            )
+            return redirect(reverse("admin:inquiries_inquiry_change", args=[inquiry.pk]))
+        preview = None
+        if form.is_valid():
+            # Show the text that will be sent in the box (a saved answer fills an empty box).
+            form = ReplyForm(initial={"body": form.cleaned_data["body"]})
+            preview = render_reply(form.initial["body"])
+        # The inquiry's page again, with the reply form as typed (and its errors or preview).
+        as_get = copy.copy(request)
+        as_get.method, as_get.POST = "GET", QueryDict()
+        return self.change_view(
+            as_get, str(inquiry.pk), extra_context={"reply_form": form, "reply_preview": preview}
+        )
 
     # --- Actions ---------------------------------------------------------------------------
 
@@ -361,3 +506,74 @@ class EmailDeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class SavedAnswerForm(forms.ModelForm):
+    class Meta:
+        model = SavedAnswer
+        fields = ("title", "body")
+        widgets = {"body": forms.Textarea(attrs={"rows": 12, "cols": 80})}  # noqa: RUF012
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        unknown = render_reply(body).unknown
+        if unknown:
+            raise forms.ValidationError(unknown_pages_message(unknown))
+        return body
+
+
+@admin.register(SavedAnswer)
+class SavedAnswerAdmin(admin.ModelAdmin):
+    form = SavedAnswerForm
+    list_display = ("title", "updated_at")
+    search_fields = ("title", "body")
+
+
+class RoutingRuleForm(forms.ModelForm):
+    class Meta:
+        model = RoutingRule
+        fields = (
+            "position",
+            "active",
+            "topic",
+            "asking_as",
+            "assign_to",
+            "assign_to_group",
+            "notify_emails",
+            "instead_of_default",
+        )
+
+    def clean_notify_emails(self):
+        from inquiries.emails import valid_address
+
+        value = self.cleaned_data["notify_emails"]
+        bad = [a for a in RoutingRule(notify_emails=value).addresses if not valid_address(a)]
+        if bad:
+            raise forms.ValidationError(
+                f"Enter email addresses like nurse@example.org, one per line: {', '.join(bad)} "
+                f"{'is not one' if len(bad) == 1 else 'are not'}."
+            )
+        return value
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    form = RoutingRuleForm
+    list_display = (
+        "position",
+        "__str__",
+        "assign_to",
+        "assign_to_group",
+        "notify_emails",
+        "instead_of_default",
+        "active",
+    )
+    list_display_links = ("__str__",)
+    fields = (
+        "position",
+        "active",
+        ("topic", "asking_as"),
+        ("assign_to", "assign_to_group"),
+        "notify_emails",
+        "instead_of_default",
+    )

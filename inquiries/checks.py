@@ -7,8 +7,8 @@ from django.core.validators import validate_email
 
 
 @checks.register()
-def check_inquiry_settings(app_configs=None, **kwargs):
-    errors = []
+def check_inquiry_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
     recipients = getattr(settings, "INQUIRY_NOTIFY_EMAILS", [])
     if not recipients:
         errors.append(
@@ -53,4 +53,20 @@ def check_inquiry_settings(app_configs=None, **kwargs):
                     id="inquiries.E004",
                 )
             )
+    working_days = getattr(settings, "INQUIRY_REPLY_WORKING_DAYS", None)
+    if working_days is not None and working_days < 1:
+        errors.append(
+            checks.Error(
+                "INQUIRY_REPLY_WORKING_DAYS must be 1 or more, or empty.", id="inquiries.E005"
+            )
+        )
+    if working_days and getattr(settings, "INQUIRY_REPLY_TIME", ""):
+        errors.append(
+            checks.Warning(
+                "INQUIRY_REPLY_TIME is set but INQUIRY_REPLY_WORKING_DAYS decides what the form "
+                f'promises ("within {working_days} working days").',
+                hint="Leave INQUIRY_REPLY_TIME empty when INQUIRY_REPLY_WORKING_DAYS is set.",
+                id="inquiries.W001",
+            )
+        )
     return errors

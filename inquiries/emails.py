@@ -1,4 +1,5 @@
-"""The two emails about an inquiry, built from templates under templates/emails/.
+"""The emails about an inquiry, built from templates under templates/emails/: the staff
+notification, the acknowledgement, and each reply staff send from the admin.
 
 Nothing a visitor typed reaches a mail header: subjects hold the reference and the topic's
 label (both ours), the acknowledgement goes to the bare validated address, and the staff
@@ -14,11 +15,15 @@ from django.core.validators import validate_email
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from inquiries.models import EmailDelivery, Inquiry
+from inquiries.models import EmailDelivery, Inquiry, Reply
+from inquiries.protection import status_token
+from inquiries.replies import render_reply
+from inquiries.routing import promised_reply_time, staff_recipients
 
 TEMPLATES: dict[str, str] = {
     EmailDelivery.Kind.STAFF_NOTIFICATION: "emails/inquiry_staff",
     EmailDelivery.Kind.ACKNOWLEDGEMENT: "emails/inquiry_acknowledgement",
+    EmailDelivery.Kind.REPLY: "emails/inquiry_reply",
 }
 
 
@@ -38,7 +43,7 @@ def valid_address(address: str) -> str | None:
     return address
 
 
-def message_id(inquiry: Inquiry, kind: str, generation: int) -> str:
+def message_id(inquiry: Inquiry, kind: str, generation: int, reply: Reply | None = None) -> str:
     """A Message-ID that stays the same across retries of the same email.
 
     If a retry follows an attempt that did reach the server (say the connection dropped
@@ -47,6 +52,8 @@ def message_id(inquiry: Inquiry, kind: str, generation: int) -> str:
     """
     domain = urlsplit(settings.SITE_URL).hostname or "localhost"
     suffix = f".{generation}" if generation else ""
+    if reply is not None:
+        kind = f"{kind}-{reply.pk}"
     return f"<inquiry.{inquiry.reference.lower()}.{kind}{suffix}@{domain}>"
 
 
@@ -62,22 +69,29 @@ def email_context(inquiry: Inquiry) -> dict:
         "site_url": settings.SITE_URL,
         "admin_url": admin_change_url(inquiry),
         "include_message": settings.INQUIRY_EMAIL_INCLUDE_MESSAGE,
-        "reply_time": settings.INQUIRY_REPLY_TIME,
+        "reply_time": promised_reply_time(),
         "opening_hours": settings.INQUIRY_OPENING_HOURS,
         "contact_url": settings.SITE_URL + reverse("inquiries:contact"),
+        "status_url": settings.SITE_URL
+        + reverse("inquiries:status", args=[status_token(inquiry.reference)]),
+        "emergency": settings.EMERGENCY_NUMBER or "your local emergency number",
     }
 
 
 def recipients_for(inquiry: Inquiry, kind: str) -> list[str]:
     if kind == EmailDelivery.Kind.STAFF_NOTIFICATION:
-        return list(settings.INQUIRY_NOTIFY_EMAILS)
+        return staff_recipients(inquiry)
     address = valid_address(inquiry.email)
     return [address] if address else []
 
 
-def build_email(inquiry: Inquiry, kind: str, generation: int = 0) -> EmailMultiAlternatives:
+def build_email(
+    inquiry: Inquiry, kind: str, generation: int = 0, reply: Reply | None = None
+) -> EmailMultiAlternatives:
     template = TEMPLATES[kind]
     context = email_context(inquiry)
+    if reply is not None:
+        context["reply"] = render_reply(reply.body)
     subject = header_safe(render_to_string(f"{template}_subject.txt", context))
     # Templates end with a tag line; the body ends with exactly one line break.
     text = render_to_string(f"{template}.txt", context).rstrip("\n") + "\n"
@@ -86,12 +100,10 @@ def build_email(inquiry: Inquiry, kind: str, generation: int = 0) -> EmailMultiA
     if kind == EmailDelivery.Kind.STAFF_NOTIFICATION and settings.INQUIRY_EMAIL_INCLUDE_MESSAGE:
         address = valid_address(inquiry.email)
         reply_to = [address] if address else []
-    headers = {
-        "Message-ID": message_id(inquiry, kind, generation),
+    headers = {"Message-ID": message_id(inquiry, kind, generation, reply)}
+    if kind != EmailDelivery.Kind.REPLY:  # a reply is written by a person
         # Ask autoresponders not to answer, and mark the email as sent by a machine.
-        "Auto-Submitted": "auto-generated",
-        "X-Auto-Response-Suppress": "All",
-    }
+        headers |= {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,

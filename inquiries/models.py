@@ -1,7 +1,9 @@
-"""What a person asked, what staff did with it, and whether its two emails went out.
+"""What a person asked, what staff did with it and answered, and whether its emails went out.
 
-An Inquiry is stored together with one EmailDelivery per email (the staff notification and the
-acknowledgement to the person who asked); the worker records every sending attempt on it.
+An Inquiry is stored together with one EmailDelivery per email (the staff notification, the
+acknowledgement to the person who asked, and one per Reply staff send); the outbox worker
+records every sending attempt on it. SavedAnswer holds texts staff start replies from;
+RoutingRule says who a new inquiry is assigned to and who is told about it.
 RateLimitHit rows count recent submissions per client, keyed on a keyed hash of the address,
 so that the limit is shared by every web process and no raw IP address is ever stored.
 """
@@ -9,6 +11,7 @@ so that the limit is shared by every web process and no raw IP address is ever s
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -91,6 +94,14 @@ class Inquiry(models.Model):
         related_name="assigned_inquiries",
         limit_choices_to={"is_staff": True, "is_active": True},
     )
+    assigned_group = models.ForeignKey(
+        Group,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_inquiries",
+        verbose_name="assigned to group",
+    )
     internal_notes = models.TextField(
         blank=True, help_text="Only staff see these notes. They are never emailed."
     )
@@ -160,6 +171,7 @@ class EmailDelivery(models.Model):
     class Kind(models.TextChoices):
         STAFF_NOTIFICATION = "staff", "Staff notification"
         ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement to the person"
+        REPLY = "reply", "Reply to the person"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -168,6 +180,10 @@ class EmailDelivery(models.Model):
 
     inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="deliveries")
     kind = models.CharField(max_length=20, choices=Kind)
+    # Set for a reply's email (kind "reply"): one delivery per reply.
+    reply = models.OneToOneField(
+        "Reply", on_delete=models.CASCADE, null=True, blank=True, related_name="delivery"
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
     # Bumped when staff resend: older queued attempts then stand down, and the new email
     # gets its own Message-ID (a resend is intended, not a duplicate to be hidden).
@@ -190,7 +206,11 @@ class EmailDelivery(models.Model):
         verbose_name_plural = "email deliveries"
         ordering = ("inquiry", "kind")
         constraints = (
-            models.UniqueConstraint(fields=["inquiry", "kind"], name="one_delivery_per_kind"),
+            models.UniqueConstraint(
+                fields=["inquiry", "kind"],
+                condition=models.Q(reply__isnull=True),
+                name="one_delivery_per_kind",
+            ),
         )
         indexes = (models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),)
 
@@ -227,3 +247,101 @@ class RateLimitHit(models.Model):
 
     def __str__(self):
         return f"{self.client_key[:12]}… at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SavedAnswer(models.Model):
+    """A text staff start a reply from. [[slug]] points to a page of the site."""
+
+    title = models.CharField(max_length=120, unique=True)
+    body = models.TextField(
+        help_text="Write [[page-slug]], for example [[side-effects]], to point to a page of "
+        "this site: the email shows the page's title and full address."
+    )
+    updated_at = models.DateTimeField("last changed", auto_now=True)
+
+    class Meta:
+        ordering = ("title",)
+
+    def __str__(self):
+        return self.title
+
+
+class Reply(models.Model):
+    """An answer staff sent to the person from the admin (by email, through the outbox)."""
+
+    inquiry = models.ForeignKey(Inquiry, on_delete=models.CASCADE, related_name="replies")
+    body = models.TextField("reply")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "replies"
+        ordering = ("sent_at", "pk")
+
+    def __str__(self):
+        return f"Reply to {self.inquiry} on {timezone.localtime(self.sent_at):%d %b %Y %H:%M}"
+
+
+class RoutingRule(models.Model):
+    """Who a new inquiry goes to, by its topic and who is asking. Every active rule that
+    matches adds its addresses; the first matching rule with an assignee assigns it."""
+
+    position = models.PositiveIntegerField(
+        default=0, help_text="Rules are tried from the lowest number up."
+    )
+    active = models.BooleanField(default=True)
+    topic = models.CharField(
+        max_length=30, choices=Inquiry.Topic, blank=True, help_text="Empty: any topic."
+    )
+    asking_as = models.CharField(
+        max_length=20, choices=Inquiry.AskingAs, blank=True, help_text="Empty: anyone."
+    )
+    assign_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"is_staff": True, "is_active": True},
+        verbose_name="assign to staff member",
+    )
+    assign_to_group = models.ForeignKey(
+        Group, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    notify_emails = models.TextField(
+        "also tell",
+        blank=True,
+        help_text="Email addresses told about each matching inquiry, one per line or "
+        "separated by commas.",
+    )
+    instead_of_default = models.BooleanField(
+        "instead of the usual addresses",
+        default=False,
+        help_text="Tell only these addresses, not INQUIRY_NOTIFY_EMAILS.",
+    )
+
+    class Meta:
+        ordering = ("position", "pk")
+
+    def __str__(self):
+        topic = self.get_topic_display() if self.topic else "any topic"
+        asking = self.get_asking_as_display() if self.asking_as else "anyone"
+        return f"{topic}, asked by {asking.lower()}"
+
+    def matches(self, inquiry: "Inquiry") -> bool:
+        return (
+            self.active
+            and self.topic in {"", inquiry.topic}
+            and self.asking_as
+            in {
+                "",
+                inquiry.asking_as,
+            }
+        )
+
+    @property
+    def addresses(self) -> list[str]:
+        parts = self.notify_emails.replace(",", "\n").replace(";", "\n").split()
+        return [part.strip() for part in parts if part.strip()]

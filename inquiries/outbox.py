@@ -47,11 +47,12 @@ def default_worker_id() -> str:
 
 
 def queue_emails(inquiry: Inquiry) -> list[EmailDelivery]:
-    """Create the inquiry's delivery rows, due now. Call in the transaction that saved it."""
+    """Create the new inquiry's two delivery rows (staff notification, acknowledgement), due
+    now. Call in the transaction that saved it."""
     now = timezone.now()
     return EmailDelivery.objects.bulk_create(
         EmailDelivery(inquiry=inquiry, kind=kind, next_attempt_at=now)
-        for kind in EmailDelivery.Kind
+        for kind in (EmailDelivery.Kind.STAFF_NOTIFICATION, EmailDelivery.Kind.ACKNOWLEDGEMENT)
     )
 
 
@@ -144,11 +145,15 @@ def claim_next(worker_id: str) -> Claim | None:
 
 def send_claimed(claim: Claim, worker_id: str) -> str:
     """Make the claimed attempt and record what happened; returns sent/retrying/failed."""
-    delivery = EmailDelivery.objects.select_related("inquiry").filter(pk=claim.delivery_id).first()
+    delivery = (
+        EmailDelivery.objects.select_related("inquiry", "reply")
+        .filter(pk=claim.delivery_id)
+        .first()
+    )
     if delivery is None or delivery.generation != claim.generation:
         return "superseded"  # purged, or resent by staff, since the claim
     try:
-        email = build_email(delivery.inquiry, delivery.kind, delivery.generation)
+        email = build_email(delivery.inquiry, delivery.kind, delivery.generation, delivery.reply)
         if not email.recipients():
             raise EmailNotAccepted("no valid recipient address")
         if email.send() != 1:
@@ -184,7 +189,9 @@ def _record_failure(delivery: EmailDelivery, claim: Claim, worker_id: str, error
     delay = retry_delay(claim.attempt)
     changes: dict[str, object] = {
         "last_error": describe_error(error),
-        "message_id": message_id(delivery.inquiry, delivery.kind, delivery.generation),
+        "message_id": message_id(
+            delivery.inquiry, delivery.kind, delivery.generation, delivery.reply
+        ),
         "claimed_by": "",
         "claimed_until": None,
     }

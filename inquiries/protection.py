@@ -22,6 +22,7 @@ from tilsite.client_ip import client_ip
 
 FORM_STAMP_SALT = "inquiries.form-stamp"
 CONFIRMATION_SALT = "inquiries.confirmation"
+STATUS_SALT = "inquiries.status"
 RATE_LIMIT_SALT = "inquiries.rate-limit"
 # Page paths of this site, as the page engine makes them: no query, no fragment, no "..".
 SAFE_PATH = re.compile(r"^/(?:[a-z0-9-]+/)*$")
@@ -131,6 +132,24 @@ def take_rate_limit_slot(key: str) -> bool:
     window_start = timezone.now() - timedelta(seconds=settings.INQUIRY_RATE_LIMIT_WINDOW_SECONDS)
     recent = RateLimitHit.objects.filter(client_key=key, created_at__gte=window_start)
     return recent.count() <= settings.INQUIRY_RATE_LIMIT
+
+
+def status_token(reference: str) -> str:
+    """The person's status page address token: the reference, signed with SECRET_KEY.
+
+    Unguessable without the key (the reference alone is not enough), stable for the life of
+    the question (it is in the acknowledgement email), and worthless once the question is
+    purged: the page looks the reference up and shows nothing for one that is gone.
+    """
+    return signing.Signer(salt=STATUS_SALT).sign(reference)
+
+
+def read_status_token(token: str) -> str | None:
+    """The reference a status token carries, or None for one we did not make."""
+    try:
+        return signing.Signer(salt=STATUS_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
 
 
 def same_origin(request) -> bool:

@@ -8,4 +8,5 @@ app_name = "inquiries"
 urlpatterns = [
     path("", views.contact, name="contact"),
     path("thank-you/", views.thanks, name="thanks"),
+    path("status/<str:token>/", views.status, name="status"),
 ]

@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from inquiries.forms import HONEYPOT_FIELD, InquiryForm
+from inquiries.models import Inquiry
 from inquiries.outbox import queue_emails
 from inquiries.protection import (
     StampProblem,
@@ -26,12 +27,16 @@ from inquiries.protection import (
     is_rate_limited,
     make_form_stamp,
     read_confirmation,
+    read_status_token,
     record_hit,
     safe_came_from,
     same_origin,
     sign_confirmation,
+    status_token,
     take_rate_limit_slot,
 )
+from inquiries.replies import render_reply
+from inquiries.routing import promised_reply_time, route
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +118,7 @@ def handle_submission(request):
             inquiry = form.save(commit=False)
             inquiry.came_from = form.cleaned_data["came_from"]
             inquiry.consent_given_at = timezone.now()
+            route(inquiry)
             inquiry.save_with_new_reference()
             queue_emails(inquiry)
     except RateLimited:
@@ -171,7 +177,7 @@ def form_context(form: InquiryForm) -> dict:
         "form": form,
         "error_summary": form.error_summary() if form.is_bound else [],
         "current_slug": "contact",
-        "reply_time": settings.INQUIRY_REPLY_TIME,
+        "reply_time": promised_reply_time(),
         "opening_hours": settings.INQUIRY_OPENING_HOURS,
     }
 
@@ -187,12 +193,55 @@ def thanks(request):
     context = {
         "reference": confirmation["ref"] if confirmation else None,
         "came_from": confirmation["from"] if confirmation else "",
+        "status_url": (
+            reverse("inquiries:status", args=[status_token(confirmation["ref"])])
+            if confirmation
+            else ""
+        ),
         "current_slug": "contact",
-        "reply_time": settings.INQUIRY_REPLY_TIME,
+        "reply_time": promised_reply_time(),
         "opening_hours": settings.INQUIRY_OPENING_HOURS,
     }
     response = render(
         request, "inquiries/thanks.html", context, status=200 if confirmation else 404
     )
     response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"  # the page links to the status page
+    return response
+
+
+# Where a question stands, in the words the person sees (never the staff's own labels).
+STATUS_WORDS: dict[str, str] = {
+    Inquiry.Status.NEW: "Received",
+    Inquiry.Status.IN_PROGRESS: "Being looked at",
+    Inquiry.Status.ANSWERED: "Answered",
+    Inquiry.Status.CLOSED: "Closed",
+    Inquiry.Status.SPAM: "Closed",
+}
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def status(request, token):
+    """The person's status page: reference, when it came, where it stands, the replies.
+
+    Never the question, the person's details or staff notes. A made-up, altered or expired
+    (purged) address gets the same "not available" page, with status 404.
+    """
+    reference = read_status_token(token)
+    inquiry = Inquiry.objects.filter(reference=reference).first() if reference else None
+    context: dict[str, object] = {"current_slug": "contact"}
+    if inquiry is not None:
+        replies = inquiry.replies.all()
+        context |= {
+            "inquiry_reference": inquiry.reference,
+            "received_at": inquiry.received_at,
+            "status_words": STATUS_WORDS[inquiry.status],
+            "replies": [(reply, render_reply(reply.body).html) for reply in replies],
+            "reply_time": promised_reply_time(),
+            "emergency": settings.EMERGENCY_NUMBER or "your local emergency number",
+        }
+    response = render(request, "inquiries/status.html", context, status=200 if inquiry else 404)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
     return response

@@ -69,6 +69,9 @@ def reviewers_group() -> Group:
     """
     migration = importlib.import_module("inquiries.migrations.0002_inquiry_reviewers_group")
     migration.create_group(django_apps, None)
+    importlib.import_module("inquiries.migrations.0005_reviewers_reply_permissions").grant(
+        django_apps, None
+    )
     return Group.objects.get(name=migration.GROUP_NAME)
 
 

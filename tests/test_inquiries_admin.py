@@ -192,7 +192,7 @@ def test_change_page_shows_the_submission_read_only(admin_client, queue):
     response = admin_client.get(change_url(inquiry))
     assert response.status_code == 200
     form_fields = set(response.context["adminform"].form.fields)
-    assert form_fields == {"status", "assigned_to", "internal_notes"}
+    assert form_fields == {"status", "assigned_to", "assigned_group", "internal_notes"}
     assert "How long is the hospital stay?" in response.text
     assert "Staff notification" in response.text  # the delivery inline
 
@@ -207,6 +207,8 @@ def test_saving_the_change_form_updates_status_timestamps(admin_client, admin_us
             "internal_notes": "Called back on Tuesday.",
             "deliveries-TOTAL_FORMS": "0",
             "deliveries-INITIAL_FORMS": "0",
+            "replies-TOTAL_FORMS": "0",
+            "replies-INITIAL_FORMS": "0",
             "name": "Changed name",
         },
     )
@@ -330,12 +332,23 @@ def test_send_the_staff_notification_again(reviewer_client, queue, mailoutbox):
 
 
 def test_reviewers_group_has_exactly_the_permissions_needed():
+    """Answer and work the queue; keep saved answers; see, not change, routing; no delete."""
     group = Group.objects.get(name="Inquiry reviewers")
-    codenames = set(group.permissions.values_list("content_type__app_label", "codename"))
+    codenames = set(
+        group.permissions.filter(content_type__app_label="inquiries").values_list(
+            "codename", flat=True
+        )
+    )
     assert codenames == {
-        ("inquiries", "view_inquiry"),
-        ("inquiries", "change_inquiry"),
-        ("inquiries", "view_emaildelivery"),
+        "view_inquiry",
+        "change_inquiry",
+        "view_emaildelivery",
+        "view_reply",
+        "add_reply",
+        "view_savedanswer",
+        "add_savedanswer",
+        "change_savedanswer",
+        "view_routingrule",
     }
 
 

@@ -15,6 +15,7 @@ from inquiries import outbox
 from inquiries.checks import check_inquiry_settings
 from inquiries.emails import build_email
 from inquiries.models import EmailDelivery, Inquiry
+from inquiries.protection import status_token
 from tests.inquiries_helpers import (
     form_data,
     make_due_now,
@@ -175,6 +176,8 @@ def test_acknowledgement_exactly(inquiry, mailoutbox, settings):
         "- We aim to reply within 3 working days.\n"
         "- Our team reads questions Monday to Friday, 9am to 5pm.\n"
         "- If you write to us about this question, please give your reference number.\n"
+        "- See where your question stands, and read our reply once it is sent: "
+        f"https://til.example.org/contact/status/{status_token('TIL-7KQ2-M9XD')}/\n"
         "\n"
         "We do not give medical advice. Your own care team knows your situation best.\n"
         "\n"
@@ -419,11 +422,18 @@ def test_system_check_fails_on_an_invalid_recipient(settings):
         ("INQUIRY_RATE_LIMIT", 0, "inquiries.E004"),
         ("INQUIRY_RETENTION_DAYS", 0, "inquiries.E004"),
         ("INQUIRY_MIN_FILL_SECONDS", -1, "inquiries.E004"),
+        ("INQUIRY_REPLY_WORKING_DAYS", -2, "inquiries.E005"),
     ],
 )
 def test_system_check_fails_on_unusable_numbers(settings, name, value, error_id):
     setattr(settings, name, value)
     assert [error.id for error in check_inquiry_settings()] == [error_id]
+
+
+def test_two_reply_time_promises_are_a_warning(settings):
+    settings.INQUIRY_REPLY_TIME = "within a week"
+    settings.INQUIRY_REPLY_WORKING_DAYS = 3
+    assert [error.id for error in check_inquiry_settings()] == ["inquiries.W001"]
 
 
 def test_retry_delays_from_the_environment_must_be_numbers(monkeypatch):

@@ -259,6 +259,9 @@ INQUIRY_EMAIL_INCLUDE_MESSAGE = env_bool("INQUIRY_EMAIL_INCLUDE_MESSAGE", defaul
 # e.g. "Monday to Friday, 9am to 5pm". Left empty, pages and emails promise nothing specific.
 INQUIRY_REPLY_TIME = env_str("INQUIRY_REPLY_TIME")
 INQUIRY_OPENING_HOURS = env_str("INQUIRY_OPENING_HOURS")
+# Working days (Monday to Friday) within which staff aim to answer. When set, the form promises
+# "within N working days" and the admin shows and filters the questions waiting longer.
+INQUIRY_REPLY_WORKING_DAYS = env_int("INQUIRY_REPLY_WORKING_DAYS", 0) or None
 # A form sent back sooner than this after it was shown is treated as a robot (seconds).
 INQUIRY_MIN_FILL_SECONDS = env_int("INQUIRY_MIN_FILL_SECONDS", 3)
 # A form older than this asks to be sent again, with what was typed kept (seconds).
