@@ -10,6 +10,8 @@ VENV := .venv/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Local development: debug on, SQLite in ./db.sqlite3, emails printed to the console.
 DEV_ENV := DJANGO_DEBUG=true PATH="$(CURDIR)/$(VENV):$$PATH"
+# Folders that hold no translations of ours (compilemessages looks for every "locale" folder).
+LOCALE_IGNORE := --ignore=.venv --ignore=.tools --ignore=staticfiles --ignore=var
 
 .PHONY: help run test rehearsal bench install chromium superuser lint typecheck format check-deploy clean
 
@@ -26,8 +28,15 @@ $(UV):
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Also compiles the interface translations (locale/*/LC_MESSAGES/django.po; the .mo files are
+# not committed), with Debian's gettext, installed when msgfmt is missing.
 install: $(UV)
 	$(UV) sync --frozen --quiet
+	@command -v msgfmt >/dev/null 2>&1 || { \
+		echo "Installing Debian's gettext for the translations..."; \
+		$(SUDO) apt-get install -y -qq gettext >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gettext >/dev/null; }; }
+	$(DEV_ENV) python manage.py compilemessages --verbosity 0 $(LOCALE_IGNORE)
 
 run: install
 	$(DEV_ENV) python manage.py migrate --noinput
@@ -78,4 +87,4 @@ format: install
 	$(VENV)/ruff check --fix .
 
 clean:
-	rm -rf .venv .tools staticfiles
+	rm -rf .venv .tools staticfiles locale/*/LC_MESSAGES/*.mo

@@ -12,17 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from django.utils.translation import gettext_lazy as _
 
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+# The headings of /sources/, in the reader's language (lazy: read when the page is rendered).
 KINDS = {
-    "regulatory": "Regulators",
-    "guideline": "Guidelines and expert consensus",
-    "clinical-trial": "Clinical trials",
-    "review": "Reviews",
-    "preclinical": "Laboratory and animal studies",
-    "patient-information": "Patient information",
-    "news": "News and announcements",
+    "regulatory": _("Regulators"),
+    "guideline": _("Guidelines and expert consensus"),
+    "clinical-trial": _("Clinical trials"),
+    "review": _("Reviews"),
+    "preclinical": _("Laboratory and animal studies"),
+    "patient-information": _("Patient information"),
+    "news": _("News and announcements"),
 }
 FIELDS = {
     "id",
@@ -71,7 +73,7 @@ class Source:
 
     @property
     def kind_label(self) -> str:
-        return KINDS[self.kind]
+        return str(KINDS[self.kind])
 
 
 @dataclass
@@ -105,7 +107,7 @@ class Catalogue:
                 (s for s in self.sources.values() if s.kind == kind), key=lambda s: s.title
             )
             if members:
-                groups.append((label, members))
+                groups.append((str(label), members))
         return groups
 
 

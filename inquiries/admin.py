@@ -203,6 +203,7 @@ class InquiryAdmin(admin.ModelAdmin):
         "status",
         "assigned_to",
         "assigned_group",
+        "language",
         "age",
         "delivery_status",
     )
@@ -212,6 +213,7 @@ class InquiryAdmin(admin.ModelAdmin):
         WaitingFilter,
         "topic",
         "asking_as",
+        "language",
         ("assigned_to", admin.RelatedOnlyFieldListFilter),
         ("assigned_group", admin.RelatedOnlyFieldListFilter),
         "received_at",
@@ -225,6 +227,7 @@ class InquiryAdmin(admin.ModelAdmin):
     submitted_fields = (
         "reference",
         "received_at",
+        "language",
         "topic",
         "question",
         "asking_as",
@@ -253,7 +256,7 @@ class InquiryAdmin(admin.ModelAdmin):
             "The question",
             {
                 "fields": [
-                    ("reference", "received_at"),
+                    ("reference", "received_at", "language"),
                     "topic",
                     "question",
                     "asking_as",
@@ -537,6 +540,7 @@ class RoutingRuleForm(forms.ModelForm):
             "active",
             "topic",
             "asking_as",
+            "language",
             "assign_to",
             "assign_to_group",
             "notify_emails",
@@ -572,7 +576,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     fields = (
         "position",
         "active",
-        ("topic", "asking_as"),
+        ("topic", "asking_as", "language"),
         ("assign_to", "assign_to_group"),
         "notify_emails",
         "instead_of_default",

@@ -14,11 +14,14 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from inquiries.models import EmailDelivery, Inquiry, Reply
 from inquiries.protection import status_token
 from inquiries.replies import render_reply
 from inquiries.routing import promised_reply_time, staff_recipients
+from tilsite.languages import html_lang
+from tilsite.pages import emergency_number_text
 
 TEMPLATES: dict[str, str] = {
     EmailDelivery.Kind.STAFF_NOTIFICATION: "emails/inquiry_staff",
@@ -74,7 +77,8 @@ def email_context(inquiry: Inquiry) -> dict:
         "contact_url": settings.SITE_URL + reverse("inquiries:contact"),
         "status_url": settings.SITE_URL
         + reverse("inquiries:status", args=[status_token(inquiry.reference)]),
-        "emergency": settings.EMERGENCY_NUMBER or "your local emergency number",
+        "emergency": emergency_number_text(),
+        "html_lang": html_lang(translation.get_language() or settings.LANGUAGE_CODE),
     }
 
 
@@ -86,6 +90,16 @@ def recipients_for(inquiry: Inquiry, kind: str) -> list[str]:
 
 
 def build_email(
+    inquiry: Inquiry, kind: str, generation: int = 0, reply: Reply | None = None
+) -> EmailMultiAlternatives:
+    """The email, in the person's language for the person, in the site's for staff."""
+    staff = kind == EmailDelivery.Kind.STAFF_NOTIFICATION
+    language = settings.LANGUAGE_CODE if staff else inquiry.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        return _build_email(inquiry, kind, generation, reply)
+
+
+def _build_email(
     inquiry: Inquiry, kind: str, generation: int = 0, reply: Reply | None = None
 ) -> EmailMultiAlternatives:
     template = TEMPLATES[kind]

@@ -13,12 +13,13 @@ from crispy_forms_gds.layout import HTML, Field, Layout, Size, Submit
 from django import forms
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from inquiries.models import QUESTION_MAX_LENGTH, Inquiry
 from inquiries.protection import safe_came_from
+from tilsite.pages import get_registry
 
-NAME_MAX_LENGTH = Inquiry._meta.get_field("name").max_length
-CANCER_TYPE_MAX_LENGTH = Inquiry._meta.get_field("cancer_type").max_length
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()\-.]+$")
 HONEYPOT_FIELD = "website"
 
@@ -32,7 +33,9 @@ BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u20
 
 
 def privacy_url() -> str:
-    return reverse("page", kwargs={"slug": "privacy"})
+    """The privacy notice in the active language (the English one until it is translated)."""
+    translated = get_registry().translation_of("privacy")
+    return translated.url if translated else reverse("page", kwargs={"slug": "privacy"})
 
 
 def without_bidi_controls(value: str) -> str:
@@ -60,53 +63,59 @@ FIELDS = (
     "question",
 )
 
+# Lazy: these are read when the form is shown, in the language of the page.
 LABELS = {
-    "name": "Your name",
-    "email": "Email address",
-    "phone": "Phone number (optional)",
-    "preferred_contact": "How would you like us to reply?",
-    "asking_as": "I am asking as",
-    "cancer_type": "Type of cancer (optional)",
-    "topic": "What is your question about?",
-    "question": "Your question",
+    "name": _("Your name"),
+    "email": _("Email address"),
+    "phone": _("Phone number (optional)"),
+    "preferred_contact": _("How would you like us to reply?"),
+    "asking_as": _("I am asking as"),
+    "cancer_type": _("Type of cancer (optional)"),
+    "topic": _("What is your question about?"),
+    "question": _("Your question"),
 }
 
 HINTS = {
-    "email": "We will only use this to answer your question.",
-    "phone": "Only if you would like us to call you. Include the country code if you "
-    "are outside the UK.",
-    "cancer_type": "For example, melanoma or cervical cancer.",
-    "question": "Tell us what you would like to know. Please do not include details "
-    "we do not need, such as your date of birth or hospital number.",
+    "email": _("We will only use this to answer your question."),
+    "phone": _(
+        "Only if you would like us to call you. Include the country code if you are outside the UK."
+    ),
+    "cancer_type": _("For example, melanoma or cervical cancer."),
+    "question": _(
+        "Tell us what you would like to know. Please do not include details "
+        "we do not need, such as your date of birth or hospital number."
+    ),
 }
 
+PHONE_FORMAT_MESSAGE = _("Enter a phone number, like 020 7946 0000 or +44 20 7946 0000")
+# Django fills in %(limit_value)d, the field's maximum length, when it shows the message.
 ERROR_MESSAGES = {
     "name": {
-        "required": "Enter your name",
-        "max_length": f"Your name must be {NAME_MAX_LENGTH} characters or fewer",
+        "required": _("Enter your name"),
+        "max_length": _("Your name must be %(limit_value)d characters or fewer"),
     },
     "email": {
-        "required": "Enter your email address",
-        "invalid": "Enter an email address in the correct format, like name@example.com",
-        "max_length": "Enter an email address in the correct format, like name@example.com",
+        "required": _("Enter your email address"),
+        "invalid": _("Enter an email address in the correct format, like name@example.com"),
+        "max_length": _("Enter an email address in the correct format, like name@example.com"),
     },
-    "phone": {"max_length": "Enter a phone number, like 020 7946 0000 or +44 20 7946 0000"},
+    "phone": {"max_length": PHONE_FORMAT_MESSAGE},
     "preferred_contact": {
-        "required": "Select how you would like us to reply",
-        "invalid_choice": "Select how you would like us to reply",
+        "required": _("Select how you would like us to reply"),
+        "invalid_choice": _("Select how you would like us to reply"),
     },
     "asking_as": {
-        "required": "Select who you are asking as",
-        "invalid_choice": "Select who you are asking as",
+        "required": _("Select who you are asking as"),
+        "invalid_choice": _("Select who you are asking as"),
     },
     "cancer_type": {
-        "max_length": f"The type of cancer must be {CANCER_TYPE_MAX_LENGTH} characters or fewer"
+        "max_length": _("The type of cancer must be %(limit_value)d characters or fewer")
     },
     "topic": {
-        "required": "Select what your question is about",
-        "invalid_choice": "Select what your question is about",
+        "required": _("Select what your question is about"),
+        "invalid_choice": _("Select what your question is about"),
     },
-    "question": {"required": "Enter your question"},
+    "question": {"required": _("Enter your question")},
 }
 
 WIDGETS = {
@@ -124,15 +133,19 @@ WIDGETS = {
 class InquiryForm(forms.ModelForm):
     # Not model fields: the consent tick, the honeypot and two hidden values.
     consent = forms.BooleanField(
-        label="I agree that you may store and use the details I have given to answer my question",
+        label=_(
+            "I agree that you may store and use the details I have given to answer my question"
+        ),
         required=True,
         error_messages={
-            "required": "Select the box to agree that we may store and use your details "
-            "to answer your question"
+            "required": _(
+                "Select the box to agree that we may store and use your details "
+                "to answer your question"
+            )
         },
     )
     website = forms.CharField(
-        label="Leave this field empty",
+        label=_("Leave this field empty"),
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
@@ -163,7 +176,9 @@ class InquiryForm(forms.ModelForm):
         question.max_length = None
         self.fields["question"].validators = []
         self.fields["consent"].help_text = format_html(
-            'Read our <a href="{}">privacy notice</a> to see how we look after your details.',
+            gettext(
+                'Read our <a href="{}">privacy notice</a> to see how we look after your details.'
+            ),
             privacy_url(),
         )
         self.helper = self.build_helper()
@@ -187,7 +202,7 @@ class InquiryForm(forms.ModelForm):
             Field.checkbox("consent"),
             HTML('{% include "inquiries/_honeypot.html" %}'),
             HTML('{% include "inquiries/_safety_box.html" %}'),
-            Submit("send", "Send question"),
+            Submit("send", gettext("Send question")),
         )
         return helper
 
@@ -208,9 +223,7 @@ class InquiryForm(forms.ModelForm):
             return ""
         digits = re.sub(r"\D", "", phone)
         if not PHONE_CHARACTERS.match(phone) or not 6 <= len(digits) <= 15:
-            raise forms.ValidationError(
-                "Enter a phone number, like 020 7946 0000 or +44 20 7946 0000"
-            )
+            raise forms.ValidationError(PHONE_FORMAT_MESSAGE)
         return phone
 
     def clean_cancer_type(self):
@@ -222,11 +235,11 @@ class InquiryForm(forms.ModelForm):
         question = without_bidi_controls(question)
         question = question.strip()
         if not question:
-            raise forms.ValidationError("Enter your question")
+            raise forms.ValidationError(ERROR_MESSAGES["question"]["required"])
         if len(question) > QUESTION_MAX_LENGTH:
             raise forms.ValidationError(
-                f"Your question must be {QUESTION_MAX_LENGTH:,} characters or fewer "
-                f"(it has {len(question):,})"
+                gettext("Your question must be %(limit)s characters or fewer (it has %(length)s)")
+                % {"limit": f"{QUESTION_MAX_LENGTH:,}", "length": f"{len(question):,}"}
             )
         return question
 
@@ -237,7 +250,9 @@ class InquiryForm(forms.ModelForm):
         cleaned = super().clean() or self.cleaned_data
         wants_phone = cleaned.get("preferred_contact") == Inquiry.ContactMethod.PHONE
         if wants_phone and not cleaned.get("phone") and "phone" not in self.errors:
-            self.add_error("phone", "Enter a phone number so that we can call you, or choose email")
+            self.add_error(
+                "phone", gettext("Enter a phone number so that we can call you, or choose email")
+            )
         return cleaned
 
     # --- For the view -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group
 from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 # No 0/O, 1/I/L or U: a reference read out over the phone or copied by hand stays unambiguous.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -34,23 +35,25 @@ def generate_reference() -> str:
 
 
 class Inquiry(models.Model):
+    # The person sees these three on the form (and the contact method in their emails): their
+    # labels are translated. Staff see the admin in English.
     class AskingAs(models.TextChoices):
-        PATIENT = "patient", "A patient"
-        CAREGIVER = "caregiver", "A family member or caregiver"
-        PROFESSIONAL = "professional", "A healthcare professional"
-        OTHER = "other", "Other"
+        PATIENT = "patient", gettext_lazy("A patient")
+        CAREGIVER = "caregiver", gettext_lazy("A family member or caregiver")
+        PROFESSIONAL = "professional", gettext_lazy("A healthcare professional")
+        OTHER = "other", gettext_lazy("Other")
 
     class Topic(models.TextChoices):
-        IS_TIL_RIGHT = "is-til-right", "Is TIL right for me or my relative"
-        TREATMENT_PROCESS = "treatment-process", "The treatment process"
-        SIDE_EFFECTS = "side-effects", "Side effects"
-        COSTS = "costs", "Costs and insurance"
-        CLINICAL_TRIALS = "clinical-trials", "Clinical trials"
-        OTHER = "other", "Something else"
+        IS_TIL_RIGHT = "is-til-right", gettext_lazy("Is TIL right for me or my relative")
+        TREATMENT_PROCESS = "treatment-process", gettext_lazy("The treatment process")
+        SIDE_EFFECTS = "side-effects", gettext_lazy("Side effects")
+        COSTS = "costs", gettext_lazy("Costs and insurance")
+        CLINICAL_TRIALS = "clinical-trials", gettext_lazy("Clinical trials")
+        OTHER = "other", gettext_lazy("Something else")
 
     class ContactMethod(models.TextChoices):
-        EMAIL = "email", "Email"
-        PHONE = "phone", "Phone"
+        EMAIL = "email", gettext_lazy("Email")
+        PHONE = "phone", gettext_lazy("Phone")
 
     class Status(models.TextChoices):
         NEW = "new", "New"
@@ -77,6 +80,14 @@ class Inquiry(models.Model):
     topic = models.CharField(max_length=30, choices=Topic)
     question = models.TextField(validators=[MaxLengthValidator(QUESTION_MAX_LENGTH)])
     consent_given_at = models.DateTimeField("consent given", editable=False)
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        editable=False,
+        help_text="The language of the form the person used: their emails and status page "
+        "are in it.",
+    )
     came_from = models.CharField(
         "came from page",
         max_length=200,
@@ -298,6 +309,9 @@ class RoutingRule(models.Model):
     asking_as = models.CharField(
         max_length=20, choices=Inquiry.AskingAs, blank=True, help_text="Empty: anyone."
     )
+    language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, blank=True, help_text="Empty: any language."
+    )
     assign_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -334,11 +348,8 @@ class RoutingRule(models.Model):
         return (
             self.active
             and self.topic in {"", inquiry.topic}
-            and self.asking_as
-            in {
-                "",
-                inquiry.asking_as,
-            }
+            and self.asking_as in {"", inquiry.asking_as}
+            and self.language in {"", inquiry.language}
         )
 
     @property

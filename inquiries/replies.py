@@ -16,7 +16,7 @@ from django.utils.html import escape, format_html, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 
 from inquiries.models import EmailDelivery, Inquiry, Reply
-from tilsite.pages import get_registry
+from tilsite.pages import Page, default_language, get_registry, twins
 
 PAGE_LINK = re.compile(r"\[\[([^\[\]]*)\]\]")
 
@@ -28,13 +28,22 @@ class RenderedReply:
     unknown: list[str]  # [[...]] that name no page
 
 
-def render_reply(body: str) -> RenderedReply:
+def linked_page(slug: str) -> Page | None:
+    """The page `slug` names (an English slug, or one of the active language), in the active
+    language when it is translated: a Spanish reply points to Spanish pages."""
     registry = get_registry()
+    page = get_registry(default_language()).get(slug) or registry.get(slug)
+    if page is None:
+        return None
+    return twins(page).get(registry.language, page)
+
+
+def render_reply(body: str) -> RenderedReply:
     unknown: list[str] = []
 
     def page_for(match):
         slug = match.group(1).strip()
-        page = registry.get(slug)
+        page = linked_page(slug)
         if page is None:
             unknown.append(slug)
         return page
@@ -48,7 +57,7 @@ def render_reply(body: str) -> RenderedReply:
     pieces, last = [], 0
     for match in PAGE_LINK.finditer(body):
         pieces.append(escape(body[last : match.start()]))
-        page = registry.get(match.group(1).strip())
+        page = linked_page(match.group(1).strip())
         pieces.append(
             format_html('<a href="{}{}">{}</a>', settings.SITE_URL, page.url, page.title)
             if page

@@ -13,6 +13,7 @@ import datetime
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from inquiries.models import Inquiry, RoutingRule
 
@@ -42,10 +43,13 @@ def staff_recipients(inquiry: Inquiry) -> list[str]:
 
 
 def promised_reply_time() -> str:
-    """What the form, the confirmation and the acknowledgement promise ("" promises nothing)."""
+    """What the form, the confirmation and the acknowledgement promise ("" promises nothing),
+    in the active language (INQUIRY_REPLY_TIME is shown as written)."""
     days = settings.INQUIRY_REPLY_WORKING_DAYS
     if days:
-        return f"within {days} working day{'s' if days != 1 else ''}"
+        return ngettext("within %(days)d working day", "within %(days)d working days", days) % {
+            "days": days
+        }
     return settings.INQUIRY_REPLY_TIME
 
 

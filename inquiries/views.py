@@ -13,7 +13,9 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -37,37 +39,38 @@ from inquiries.protection import (
 )
 from inquiries.replies import render_reply
 from inquiries.routing import promised_reply_time, route
+from tilsite.pages import emergency_number_text
 
 logger = logging.getLogger(__name__)
 
 PROBLEMS = {
-    "honeypot": (
+    "honeypot": _(
         "We could not send your question because a field that should be left empty was "
         "filled in. Check your answers and select Send question again."
     ),
-    "too-fast": (
+    "too-fast": _(
         "That was quicker than we expected, so we could not be sure a person sent it. "
         "Check your answers and select Send question again."
     ),
-    "invalid": (
+    "invalid": _(
         "We could not check that this form came from our website. "
         "Your answers are still here: check them and select Send question again."
     ),
-    "expired": (
+    "expired": _(
         "This page was open for a long time, so we need you to send it again. "
         "Your answers are still here: check them and select Send question again."
     ),
-    "rate-limited": (
+    "rate-limited": _(
         "We have received several questions from your connection in a short time, so we "
         "cannot accept another one just now. Please try again in an hour. If you need help "
         "now, contact your treatment team."
     ),
-    "csrf": (
+    "csrf": _(
         "This page was open for a long time, or your browser did not send back a cookie the "
         "form needs, so we could not accept it. Your answers are still here: select Send "
         "question again."
     ),
-    "not-saved": (
+    "not-saved": _(
         "Sorry, we could not save your question because of a problem on our side. Nothing "
         "was sent. Please select Send question again in a few minutes."
     ),
@@ -118,6 +121,7 @@ def handle_submission(request):
             inquiry = form.save(commit=False)
             inquiry.came_from = form.cleaned_data["came_from"]
             inquiry.consent_given_at = timezone.now()
+            inquiry.language = translation.get_language() or settings.LANGUAGE_CODE
             route(inquiry)
             inquiry.save_with_new_reference()
             queue_emails(inquiry)
@@ -211,12 +215,12 @@ def thanks(request):
 
 
 # Where a question stands, in the words the person sees (never the staff's own labels).
-STATUS_WORDS: dict[str, str] = {
-    Inquiry.Status.NEW: "Received",
-    Inquiry.Status.IN_PROGRESS: "Being looked at",
-    Inquiry.Status.ANSWERED: "Answered",
-    Inquiry.Status.CLOSED: "Closed",
-    Inquiry.Status.SPAM: "Closed",
+STATUS_WORDS: dict[str, Promise] = {
+    Inquiry.Status.NEW: _("Received"),
+    Inquiry.Status.IN_PROGRESS: _("Being looked at"),
+    Inquiry.Status.ANSWERED: _("Answered"),
+    Inquiry.Status.CLOSED: _("Closed"),
+    Inquiry.Status.SPAM: _("Closed"),
 }
 
 
@@ -237,9 +241,10 @@ def status(request, token):
             "inquiry_reference": inquiry.reference,
             "received_at": inquiry.received_at,
             "status_words": STATUS_WORDS[inquiry.status],
+            "closed": inquiry.status in Inquiry.CLOSED_STATUSES,
             "replies": [(reply, render_reply(reply.body).html) for reply in replies],
             "reply_time": promised_reply_time(),
-            "emergency": settings.EMERGENCY_NUMBER or "your local emergency number",
+            "emergency": emergency_number_text(),
         }
     response = render(request, "inquiries/status.html", context, status=200 if inquiry else 404)
     response["X-Robots-Tag"] = "noindex, nofollow"

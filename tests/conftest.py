@@ -87,7 +87,23 @@ def axe():
 
 def pytest_terminal_summary(terminalreporter):
     """Print each page's reading grade, so that a drop is visible in every run."""
-    from tests.readability import IN_SHORT_MAX_GRADE, PAGE_MAX_GRADE, READING_GRADES
+    from tests.readability import (
+        IN_SHORT_MAX_GRADE,
+        INFLESZ_IN_SHORT_MIN,
+        INFLESZ_PAGE_MIN,
+        PAGE_MAX_GRADE,
+        READING_GRADES,
+        READING_GRADES_ES,
+    )
+
+    if READING_GRADES_ES:
+        terminalreporter.section(
+            f"Spanish reading level (INFLESZ; at least: En resumen {INFLESZ_IN_SHORT_MIN}, "
+            f"page {INFLESZ_PAGE_MIN})"
+        )
+        terminalreporter.write_line(f"{'page':52} {'en resumen':>10} {'page':>6} {'words':>6}")
+        for slug, in_short, page, words in READING_GRADES_ES:
+            terminalreporter.write_line(f"{slug:52} {in_short:>10} {page:>6} {words:>6}")
 
     if not READING_GRADES:
         return

@@ -1,4 +1,5 @@
-"""Quality bars for the real content in content/: citations, reading level, links, honesty."""
+"""Quality bars for the real content in content/ and content/es/: citations, reading level,
+links, honesty. Tests taking `registry` run once per language."""
 
 import re
 from html.parser import HTMLParser
@@ -7,8 +8,18 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.readability import IN_SHORT_MAX_GRADE, PAGE_MAX_GRADE, READING_GRADES, grade, prose_of
-from tilsite.pages import get_registry, reset_registry
+from tests.readability import (
+    IN_SHORT_MAX_GRADE,
+    INFLESZ_IN_SHORT_MIN,
+    INFLESZ_PAGE_MIN,
+    PAGE_MAX_GRADE,
+    READING_GRADES,
+    READING_GRADES_ES,
+    grade,
+    inflesz,
+    prose_of,
+)
+from tilsite.pages import get_registry, reset_registry, twins
 
 CITED_BLOCKS = {"p", "li", "td", "th", "dd"}
 # Names that contain digits but state no figure: drug, gene and trial names, a standard's version.
@@ -19,14 +30,28 @@ NAMES_WITH_DIGITS = re.compile(
 FIGURE = re.compile(r'<img alt="([^"]*)"[^>]*? src="([^"]+)"')
 
 
-@pytest.fixture(scope="module")
-def registry():
+LANGUAGES = ["en-gb", "es"]
+
+
+@pytest.fixture(scope="module", params=LANGUAGES, ids=["en", "es"])
+def registry(request):
     reset_registry()
-    return get_registry()
+    return get_registry(request.param)
+
+
+@pytest.fixture(scope="module")
+def english():
+    return get_registry("en-gb")
 
 
 def all_pages(registry):
     return [registry.home, *registry.reading_order]
+
+
+def twin(registry, english_slug):
+    """The page of `registry`'s language that translates the English page `english_slug`."""
+    page = get_registry("en-gb").get(english_slug)
+    return twins(page)[registry.language]
 
 
 class _Block:
@@ -98,7 +123,8 @@ def test_the_figure_check_can_fail():
     assert uncited_figures("<li>Outer <ul><li>inner 5 days</li></ul></li>") == ["<li> inner 5 days"]
 
 
-def test_reading_level(registry):
+def test_reading_level(english):
+    registry = english
     too_hard = []
     for page in all_pages(registry):
         prose, in_short = prose_of(page.intro_html + page.html)
@@ -107,6 +133,41 @@ def test_reading_level(registry):
         if in_short_grade > IN_SHORT_MAX_GRADE or page_grade > PAGE_MAX_GRADE:
             too_hard.append((page.slug, in_short_grade, page_grade))
     assert too_hard == []
+
+
+def test_spanish_reading_level_inflesz():
+    """Spanish pages: Szigriszt-Pazos / INFLESZ at least 65 ("bastante fácil"), 70 for the
+    "En resumen" box."""
+    too_hard = []
+    for page in all_pages(get_registry("es")):
+        prose, in_short = prose_of(page.intro_html + page.html)
+        page_score, in_short_score = inflesz(prose), inflesz(in_short)
+        READING_GRADES_ES.append((page.slug, in_short_score, page_score, len(prose.split())))
+        if in_short_score < INFLESZ_IN_SHORT_MIN or page_score < INFLESZ_PAGE_MIN:
+            too_hard.append((page.slug, in_short_score, page_score))
+    assert too_hard == []
+
+
+def test_the_spanish_measure_tells_easy_from_hard():
+    easy = "<p>Las células crecen en un laboratorio. Luego vuelven a su cuerpo. Tarda semanas.</p>"
+    hard = (
+        "<p>La quimioterapia linfodepletiva administrada por vía intravenosa facilita la "
+        "implantación y la proliferación de linfocitos autólogos infiltrantes de tumores, "
+        "posteriormente potenciados mediante la administración de interleucina.</p>"
+    )
+    assert inflesz(prose_of(easy)[0]) >= INFLESZ_IN_SHORT_MIN
+    assert inflesz(prose_of(hard)[0]) < INFLESZ_PAGE_MIN
+
+
+def test_every_english_page_has_a_spanish_twin_with_the_same_sources(english):
+    missing, different = [], []
+    for page in all_pages(english):
+        spanish = twins(page).get("es")
+        if spanish is None:
+            missing.append(page.slug)
+        elif {c.source.id for c in spanish.sources} != {c.source.id for c in page.sources}:
+            different.append(page.slug)
+    assert (missing, different) == ([], [])
 
 
 def test_the_reading_level_measure_tells_easy_from_hard():
@@ -169,20 +230,24 @@ def test_every_internal_link_and_anchor_resolves(registry, client):
 
 
 def test_glossary_links_point_to_entries(registry):
-    glossary_ids = parse(registry.get("glossary").html).ids
-    missing = set()
+    glossary = twin(registry, "glossary")
+    glossary_ids = parse(glossary.html).ids
+    missing, linked = set(), 0
     for page in all_pages(registry):
         for href in parse(page.intro_html + page.html).links:
-            if href.startswith("/glossary/#") and href.split("#", 1)[1] not in glossary_ids:
-                missing.add(f"{page.slug}: {href}")
+            if href.startswith(glossary.url + "#"):
+                linked += 1
+                if href.split("#", 1)[1] not in glossary_ids:
+                    missing.add(f"{page.slug}: {href}")
     assert missing == set()
+    assert linked > 100  # the automatic glossary links are there
 
 
 @pytest.mark.django_db
 def test_no_page_is_orphaned(registry, client):
     """Each page is in the header or footer navigation, or linked from another page's text
     (the home page's list of every page does not count)."""
-    layout = client.get("/").text
+    layout = client.get(registry.home.url).text
     navigation = re.findall(r"<header.*?</header>|<footer.*?</footer>", layout, re.DOTALL)
     linked = {urlsplit(href).path for part in navigation for href in parse(part).links}
     for page in all_pages(registry):
@@ -194,7 +259,9 @@ def test_no_page_is_orphaned(registry, client):
     assert orphans == []
 
 
-SYMPTOM_WORDS = re.compile(r"\b(side effects?|symptoms?)\b", re.IGNORECASE)
+SYMPTOM_WORDS = re.compile(
+    r"\b(side effects?|symptoms?|efectos? secundarios?|síntomas?)\b", re.IGNORECASE
+)
 WARNING_SIGNS = 'class="admonition urgent warning-signs"'
 
 
@@ -211,23 +278,25 @@ def test_every_page_about_side_effects_or_symptoms_shows_the_warning_signs_block
 
 
 def test_the_warning_signs_block_gives_a_temperature_and_both_numbers(registry):
-    html = registry.get("side-effects").html
+    html = twin(registry, "side-effects").html
     block = html[html.index(WARNING_SIGNS) :]
     block = block[: block.index("</div>")]
     assert re.search(r"100\.4\s*°F \(38\s*°C\)", block)
-    assert "24-hour" in block
-    assert "emergency number" in block or "911" in block
+    assert "24-hour" in block or "24 horas" in block
+    assert "emergency number" in block or "número de emergencias" in block
 
 
-def test_every_figure_has_an_accessible_name(registry):
-    """Images on pages have alt text; each SVG figure names itself (role, title, desc) too."""
+def test_every_figure_has_an_accessible_name():
+    """Images on pages have alt text; each SVG figure names itself (role, title, desc) too,
+    and is shown on a page of one language or another."""
     from pathlib import Path
 
     from django.conf import settings
 
     images = []
-    for page in all_pages(registry):
-        images += [(page.slug, alt, src) for alt, src in FIGURE.findall(page.html)]
+    for language in LANGUAGES:
+        for page in all_pages(get_registry(language)):
+            images += [(page.slug, alt, src) for alt, src in FIGURE.findall(page.html)]
     assert images, "no page shows a figure"
     assert [image for image in images if not image[1].strip()] == []
     figures = sorted(Path(settings.BASE_DIR, "static", "img", "figures").glob("*.svg"))
@@ -256,8 +325,8 @@ def test_every_source_has_a_published_title_a_link_and_an_accessed_date(registry
     "word",
     ["tumor", "center", "counselor", "randomized", "hospitalization", "breakthrough", "miracle"],
 )
-def test_spelling_and_voice(registry, word):
+def test_spelling_and_voice(english, word):
     """British spelling throughout (source titles stay as published); no hype."""
     pattern = re.compile(rf"\b{word}s?\b", re.IGNORECASE)
-    found = [p.slug for p in all_pages(registry) if pattern.search(prose_of(p.html)[0])]
+    found = [p.slug for p in all_pages(english) if pattern.search(prose_of(p.html)[0])]
     assert found == []

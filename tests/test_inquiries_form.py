@@ -44,7 +44,8 @@ def test_form_labels_every_field_above_it_and_marks_only_optional_ones(client):
     for input_id, label in labels.items():
         element(html, "label", for_=input_id)
         assert re.search(rf'<label for="{input_id}"[^>]*>\s*{re.escape(label)}\s*</label>', html)
-    form_html = html[html.index("<form") : html.index("</form>")]
+    start = html.index('<form id="question-form"')
+    form_html = html[start : html.index("</form>", start)]
     assert form_html.count("(optional)") == 2
     assert "*" not in text_of(form_html)
     assert element(html, "input", id="id_email")["type"] == "email"
@@ -52,7 +53,7 @@ def test_form_labels_every_field_above_it_and_marks_only_optional_ones(client):
     assert element(html, "input", id="id_name")["autocomplete"] == "name"
     # No browser validation or silent truncation: the server says what is wrong.
     assert "novalidate" in element(html, "form", id="question-form")
-    assert not [e for e in elements(html) if "maxlength" in e or "required" in e]
+    assert not [e for e in elements(form_html) if "maxlength" in e or "required" in e]
 
 
 @pytest.mark.parametrize(
@@ -108,7 +109,8 @@ def test_consent_is_a_separate_unticked_box_linked_to_the_privacy_notice(client)
 
 def test_safety_box_sits_just_above_the_submit_button(client):
     html = client.get(CONTACT).text
-    form_html = html[html.index("<form") : html.index("</form>")]
+    start = html.index('<form id="question-form"')
+    form_html = html[start : html.index("</form>", start)]
     safety = form_html.index('class="inquiry-safety"')
     submit = form_html.index('<input type="submit"')
     assert safety < submit

@@ -7,8 +7,9 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 from django.test import override_settings
-from django.urls import include, path, resolve
+from django.urls import path, resolve
 
+from tilsite import urls as site_urls
 from tilsite import views
 
 
@@ -18,7 +19,8 @@ def boom(request):
 
 handler500 = "tilsite.views.server_error"
 # The site's own addresses too: the error page links to them.
-urlpatterns = [path("boom/", boom), path("", include("tilsite.urls"))]
+# (Added to the site's patterns, not included: i18n_patterns must stay in a root URLconf.)
+urlpatterns = [path("boom/", boom), *site_urls.urlpatterns]
 
 
 def test_healthz_answers_ok(client, db):

@@ -14,8 +14,10 @@ from django.shortcuts import redirect, render
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from tilsite.pages import HOME_SLUG, Page, PageRegistry, get_registry
+from tilsite.languages import page_alternates
+from tilsite.pages import HOME_SLUG, Page, PageRegistry, default_language, get_registry
 from tilsite.rendered import rendered_once
+from tilsite.structured_data import json_ld
 
 
 @require_safe
@@ -35,6 +37,15 @@ def page(request, slug):
         return redirect("home", permanent=True)
     registry = _registry_or_error()
     found = registry.get(slug)
+    if found is None and registry.language != default_language():
+        # Not translated yet: the English page, with a notice in this language (and kept out
+        # of this language's sitemap).
+        original = get_registry(default_language()).get(slug)
+        twin = registry.translation_of(slug) if original is not None else None
+        if twin is not None:  # an English address under /es/: its Spanish twin
+            return redirect(twin.url, permanent=True)
+        if original is not None:
+            return _page_response(request, registry, original, "pages/page.html")
     if found is None:
         raise Http404("No such page")
     return _page_response(request, registry, found, "pages/page.html")
@@ -50,13 +61,18 @@ def _registry_or_error() -> PageRegistry:
 
 def _page_response(request, registry: PageRegistry, page: Page, template: str):
     previous, following = registry.neighbours(page)
+    alternates, language_links = page_alternates(page)
     context = {
         "page": page,
+        "untranslated": page.language != registry.language,
+        "alternates": alternates,
+        "language_links": language_links,
         "current_slug": page.slug,
         "breadcrumbs": registry.breadcrumbs(page),
         "previous_page": previous,
         "next_page": following,
         "canonical_url": settings.SITE_URL + page.url,
+        "structured_data": json_ld(page),
     }
     response = render(request, template, context)
     modified = page.path.stat().st_mtime if page.path else datetime.datetime.now().timestamp()

@@ -1,9 +1,11 @@
 """The page engine: markdown files in content/ become pages, read and rendered once.
 
-`get_registry()` returns the registry of every page, built at start-up (TilsiteConfig.ready)
-and kept in memory. With CONTENT_RELOAD on (development), it is rebuilt when a file in
-content/ or sources.yaml changes, so an author sees an edit on reload. Requests never render
-markdown: they look a slug up in the registry.
+`get_registry()` returns the registry of every page in the active language, built at start-up
+(TilsiteConfig.ready) and kept in memory. The default language's pages are content/*.md; each
+other language of settings.LANGUAGES has a folder of its own (content/es/*.md), whose pages name
+their English twin with `translation_of`. With CONTENT_RELOAD on (development), a registry is
+rebuilt when a file in its folder or sources.yaml changes, so an author sees an edit on reload.
+Requests never render markdown: they look a slug up in the registry.
 
 Problems are collected, not raised: `tilsite.checks` reports them through `manage.py check`
 (and so at start-up and in CI), naming the file and line.
@@ -18,17 +20,34 @@ from pathlib import Path
 import markdown
 import yaml
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.urls import get_resolver
-from django.urls.resolvers import RoutePattern
+from django.urls.resolvers import LocalePrefixPattern, RoutePattern, URLResolver
+from django.utils import translation
 
 from citations.catalogue import Catalogue, load_catalogue
 from citations.mdext import CITATION_SCAN, CitationExtension, CitationState, CitedSource, keys_in
+from tilsite.glossary import GLOSSARY_SLUG, Glossary, GlossaryExtension, GlossaryTerm
 from tilsite.markdown_ext import SiteHtmlExtension
 
 SLUG = re.compile(r"^[a-z0-9-]+$")
-SECTIONS = ["Understanding TIL", "Treatment", "Research", "Support", "About"]
+# Front matter names a section in English in every language; gettext_noop only marks the names
+# for makemessages, so that a template showing one can translate it ({% translate %}).
+SECTIONS = [
+    translation.gettext_noop("Understanding TIL"),
+    translation.gettext_noop("Treatment"),
+    translation.gettext_noop("Research"),
+    translation.gettext_noop("Support"),
+    translation.gettext_noop("About"),
+]
 REQUIRED_KEYS = {"title", "summary", "section", "last_reviewed", "next_review"}
-OPTIONAL_KEYS = {"nav_order", "nav_title", "parent", "reviewed_by", "toc"}
+OPTIONAL_KEYS = {
+    *("nav_order", "nav_title", "parent", "reviewed_by", "toc"),
+    *("glossary_links", "no_glossary_links", "scripts", "translation_of"),
+}
+# `scripts: [question-list]` loads static/js/question-list.js on that page only.
+SCRIPT_NAME = re.compile(r"^[a-z0-9-]+$")
+LIST_EXAMPLES = {"no_glossary_links": "[tumour, side effect]", "scripts": "[question-list]"}
 HOME_SLUG = "index"
 MAX_REVIEW_INTERVAL = {"Research": datetime.timedelta(days=366)}
 DEFAULT_MAX_REVIEW_INTERVAL = datetime.timedelta(days=3 * 366)
@@ -38,7 +57,7 @@ DEFAULT_MAX_REVIEW_INTERVAL = datetime.timedelta(days=3 * 366)
 BLOCKS_DIR = "_blocks"
 INCLUDE_LINE = re.compile(r"^!!! include (?P<name>\S*)[ \t]*$", re.MULTILINE)
 # Placeholders a block may use, filled from settings: what the organisation must supply.
-EMERGENCY_NUMBER_DEFAULT = "your local emergency number"
+EMERGENCY_NUMBER_DEFAULT = translation.gettext_noop("your local emergency number")
 MARKDOWN_EXTENSIONS = ["tables", "toc", "attr_list", "admonition", "def_list", "md_in_html"]
 MARKDOWN_CONFIG = {"toc": {"toc_depth": "2-2", "title": None}}
 
@@ -74,11 +93,16 @@ class Page:
     parent: str = ""
     reviewed_by: str = ""
     sources: list[CitedSource] = field(default_factory=list)
+    scripts: list[str] = field(default_factory=list)  # static paths, e.g. js/question-list.js
+    glossary_terms: list[GlossaryTerm] = field(default_factory=list)  # the glossary page's own
     path: Path | None = None
+    language: str = ""  # e.g. "es"; "" until the registry sets it
+    translation_of: str = ""  # the default-language twin's slug (other languages only)
+    prefix: str = ""  # "" for the default language, "/es" for Spanish
 
     @property
     def url(self) -> str:
-        return "/" if self.slug == HOME_SLUG else f"/{self.slug}/"
+        return self.prefix + ("/" if self.slug == HOME_SLUG else f"/{self.slug}/")
 
     @property
     def menu_title(self) -> str:
@@ -95,8 +119,16 @@ class PageRegistry:
     catalogue: Catalogue
     problems: list[ContentProblem]
     signature: tuple = ()
+    language: str = ""
     # Rendered responses, filled lazily by the page views and dropped with the registry.
     response_cache: dict = field(default_factory=dict)
+
+    def translation_of(self, slug: str) -> Page | None:
+        """This language's twin of the default language's page `slug`."""
+        for page in self.pages.values():
+            if page.translation_of == slug:
+                return page
+        return None
 
     @property
     def errors(self) -> list[ContentProblem]:
@@ -169,7 +201,7 @@ def _check_meta(meta: dict, name: str, problems: list[ContentProblem]) -> None:
         problem(f"front matter is missing the required key '{key}'")
     for key in sorted(set(meta) - REQUIRED_KEYS - OPTIONAL_KEYS):
         problem(f"front matter has an unknown key '{key}'")
-    for key in ("title", "summary", "nav_title", "reviewed_by", "parent"):
+    for key in ("title", "summary", "nav_title", "reviewed_by", "parent", "translation_of"):
         if key in meta and meta[key] is not None and not isinstance(meta[key], str):
             problem(f"'{key}' must be text")
     for key in ("title", "summary"):
@@ -181,8 +213,24 @@ def _check_meta(meta: dict, name: str, problems: list[ContentProblem]) -> None:
         not isinstance(meta["nav_order"], int) or isinstance(meta["nav_order"], bool)
     ):
         problem(f"'nav_order' must be a whole number (got {meta['nav_order']!r})")
-    if "toc" in meta and not isinstance(meta["toc"], bool):
-        problem(f"'toc' must be true or false (got {meta['toc']!r})")
+    for key in ("toc", "glossary_links"):
+        if key in meta and not isinstance(meta[key], bool):
+            problem(f"'{key}' must be true or false (got {meta[key]!r})")
+    for key in ("no_glossary_links", "scripts"):
+        value = meta.get(key)
+        if key in meta and not (
+            isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+        ):
+            example = LIST_EXAMPLES[key]
+            problem(f"'{key}' must be a list of names, such as {example} (got {value!r})")
+    scripts = meta.get("scripts")
+    for script in scripts if isinstance(scripts, list) else []:
+        if not (isinstance(script, str) and script):
+            continue
+        if not SCRIPT_NAME.match(script):
+            problem(f"'scripts' names '{script}': write the file's name without .js (a-z, 0-9, -)")
+        elif finders.find(f"js/{script}.js") is None:
+            problem(f"'scripts' names '{script}', but static/js/{script}.js does not exist")
     for key in ("last_reviewed", "next_review"):
         value = meta.get(key)
         if key in meta and (
@@ -200,13 +248,22 @@ def _check_meta(meta: dict, name: str, problems: list[ContentProblem]) -> None:
             problem(f"'next_review' is more than {limit.days} days after 'last_reviewed'", "E003")
 
 
-def load_blocks(content_dir: Path, catalogue: Catalogue) -> tuple[dict[str, str], list]:
-    """The shared blocks pages include, by name, with their placeholders filled in."""
+def emergency_number_text() -> str:
+    """What to call in an emergency, in the active language: the organisation's number
+    (EMERGENCY_NUMBER) or "your local emergency number"."""
+    return settings.EMERGENCY_NUMBER or translation.gettext(EMERGENCY_NUMBER_DEFAULT)
+
+
+def load_blocks(
+    content_dir: Path, catalogue: Catalogue, folder: str = "content"
+) -> tuple[dict[str, str], list]:
+    """The shared blocks pages include, by name, with their placeholders filled in (in the
+    active language)."""
     blocks: dict[str, str] = {}
     problems: list[ContentProblem] = []
-    emergency = settings.EMERGENCY_NUMBER or EMERGENCY_NUMBER_DEFAULT
+    emergency = emergency_number_text()
     for path in sorted((content_dir / BLOCKS_DIR).glob("*.md")):
-        name = f"content/{BLOCKS_DIR}/{path.name}"
+        name = f"{folder}/{BLOCKS_DIR}/{path.name}"
         text = path.read_text(encoding="utf-8")
         problems.extend(_unknown_citations(text, name, 1, catalogue))
         blocks[path.stem] = text.replace("{emergency_number}", emergency)
@@ -242,16 +299,29 @@ def reserved_slugs() -> set[str]:
     unreachable, or would hide the address. They come from the URLconf's fixed patterns (the
     admin's among them, wherever ADMIN_URL puts it) and from STATIC_URL."""
     reserved = {settings.STATIC_URL.strip("/").split("/")[0]}
-    for pattern in get_resolver().url_patterns:
-        if isinstance(pattern.pattern, RoutePattern):  # not the content pages' own pattern
+    reserved |= {language_prefix(code).strip("/") for code, _ in settings.LANGUAGES}
+    patterns = list(get_resolver().url_patterns)
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver) and isinstance(pattern.pattern, LocalePrefixPattern):
+            patterns.extend(pattern.url_patterns)  # /es/...: the same addresses
+        elif isinstance(pattern.pattern, RoutePattern):  # not the content pages' own pattern
             reserved.add(str(pattern.pattern).split("/")[0])
     return reserved - {""}
 
 
 def load_page(
-    path: Path, catalogue: Catalogue, blocks: dict[str, str] | None = None
+    path: Path,
+    catalogue: Catalogue,
+    blocks: dict[str, str] | None = None,
+    glossary: Glossary | None = None,
+    folder: str = "content",
+    is_glossary: bool | None = None,
 ) -> tuple[Page | None, list[ContentProblem]]:
-    name = f"content/{path.name}"
+    """Read, check and render one page. `glossary` holds the terms whose first use on the page
+    becomes a link to the glossary (the glossary page itself is where they are collected)."""
+    name = f"{folder}/{path.name}"
+    if is_glossary is None:
+        is_glossary = path.stem == GLOSSARY_SLUG
     problems: list[ContentProblem] = []
     slug = path.stem
     if not SLUG.match(slug):
@@ -284,19 +354,22 @@ def load_page(
     problems.extend(_unknown_citations(body, name, body_line, catalogue))
     body, include_problems = _expand_includes(body, blocks or {}, name, body_line)
     problems.extend(include_problems)
+    glossary_links = _glossary_extension(is_glossary, meta, glossary, name, problems)
     if problems:
         return None, problems
 
     state = CitationState(catalogue)
     site_html = SiteHtmlExtension()
     renderer = markdown.Markdown(
-        extensions=[*MARKDOWN_EXTENSIONS, CitationExtension(state), site_html],
+        extensions=[*MARKDOWN_EXTENSIONS, CitationExtension(state), glossary_links, site_html],
         extension_configs=MARKDOWN_CONFIG,
         output_format="html",
     )
     intro_html, html = _split_intro(renderer.convert(body))
     for message in site_html.problems:
         problems.append(ContentProblem(name, message, "E009"))
+    for message in glossary_links.problems:
+        problems.append(ContentProblem(name, message, "E010"))
     if problems:
         return None, problems
     page = Page(
@@ -314,7 +387,10 @@ def load_page(
         parent=(meta.get("parent") or "").strip(),
         reviewed_by=(meta.get("reviewed_by") or "").strip(),
         sources=state.in_order,
+        scripts=[f"js/{script}.js" for script in meta.get("scripts") or []],
+        glossary_terms=glossary_links.terms,
         path=path,
+        translation_of=(meta.get("translation_of") or "").strip(),
     )
     if page.is_overdue:
         problems.append(
@@ -323,6 +399,31 @@ def load_page(
             )
         )
     return page, problems
+
+
+def _glossary_extension(
+    is_glossary: bool,
+    meta: dict,
+    glossary: Glossary | None,
+    name: str,
+    problems: list[ContentProblem],
+) -> GlossaryExtension:
+    """The glossary page collects the terms; every other page links their first use, unless
+    its front matter turns that off (`glossary_links: false`, `no_glossary_links: [...]`)."""
+    if is_glossary:
+        return GlossaryExtension(collect=True)
+    excluded = set()
+    names = meta.get("no_glossary_links")
+    for term_name in names if isinstance(names, list) else []:
+        term = glossary.find(term_name) if glossary and isinstance(term_name, str) else None
+        if term is None:
+            message = f"'no_glossary_links' names '{term_name}', which is not a glossary term"
+            problems.append(ContentProblem(name, message, "E002", line=1))
+        else:
+            excluded.add(term.anchor)
+    if meta.get("glossary_links") is False:
+        return GlossaryExtension()
+    return GlossaryExtension(glossary=glossary, excluded=excluded)
 
 
 def _split_intro(html: str) -> tuple[str, str]:
@@ -353,27 +454,88 @@ def _signature(content_dir: Path, sources_file: Path) -> tuple:
     return tuple(signature)
 
 
-def build_registry(content_dir: Path, sources_file: Path) -> PageRegistry:
+TRANSLATION_OF = re.compile(r"^translation_of:\s*['\"]?([a-z0-9-]+)['\"]?\s*$", re.MULTILINE)
+
+
+def default_language() -> str:
+    return settings.LANGUAGE_CODE
+
+
+def content_language(code: str | None) -> str:
+    """The site language for a language code ("es-mx" -> "es"); the default otherwise."""
+    if code:
+        for language, _ in settings.LANGUAGES:
+            if code == language or code.split("-")[0] == language.split("-")[0]:
+                return language
+    return default_language()
+
+
+def language_prefix(language: str) -> str:
+    """The address prefix of a language: "" for the default one, "/es" for Spanish."""
+    return "" if language == default_language() else f"/{language}"
+
+
+def content_dir_for(language: str) -> Path:
+    base = Path(settings.CONTENT_DIR)
+    return base if language == default_language() else base / language
+
+
+def _is_glossary(path: Path, default: bool) -> bool:
+    """The glossary is glossary.md, or in another language the page translating it."""
+    if default:
+        return path.stem == GLOSSARY_SLUG
+    head = path.read_text(encoding="utf-8", errors="replace")[:2000]
+    match = TRANSLATION_OF.search(head)
+    return bool(match and match.group(1) == GLOSSARY_SLUG)
+
+
+def build_registry(content_dir: Path, sources_file: Path, language: str = "") -> PageRegistry:
     content_dir, sources_file = Path(content_dir), Path(sources_file)
+    language = language or default_language()
+    default = language == default_language()
+    folder = "content" if default else f"content/{content_dir.name}"
+    prefix = language_prefix(language)
     catalogue = load_catalogue(sources_file)
     problems: list[ContentProblem] = []
     pages: dict[str, Page] = {}
-    blocks, block_problems = load_blocks(content_dir, catalogue)
+    with translation.override(language):
+        blocks, block_problems = load_blocks(content_dir, catalogue, folder)
     problems.extend(block_problems)
     if not content_dir.is_dir():
         problems.append(ContentProblem(str(content_dir), "the content folder is missing", "E006"))
-    for path in sorted(content_dir.glob("*.md")) if content_dir.is_dir() else []:
-        if path.name == "README.md":
-            continue
-        page, page_problems = load_page(path, catalogue, blocks)
+    paths = [
+        path
+        for path in (sorted(content_dir.glob("*.md")) if content_dir.is_dir() else [])
+        if path.name != "README.md"
+    ]
+    # The glossary first: every other page links to its terms.
+    glossaries = {path for path in paths if _is_glossary(path, default)}
+    glossary = None
+    for path in sorted(paths, key=lambda path: path not in glossaries):
+        page, page_problems = load_page(
+            path, catalogue, blocks, glossary, folder, is_glossary=path in glossaries
+        )
         problems.extend(page_problems)
-        if page is not None:
-            pages[page.slug] = page
+        if page is None:
+            continue
+        page.language, page.prefix = language, prefix
+        pages[page.slug] = page
+        if path in glossaries:
+            glossary = Glossary(page.glossary_terms, url=page.url)
+            name = f"{folder}/{path.name}"
+            problems.extend(ContentProblem(name, message, "E010") for message in glossary.problems)
+        name = f"{folder}/{path.name}"
+        if default and page.translation_of:
+            message = "'translation_of' is for pages in another language's folder"
+            problems.append(ContentProblem(name, message, "E002", line=1))
+        if not default and not page.translation_of:
+            message = "front matter is missing 'translation_of' (the English page it translates)"
+            problems.append(ContentProblem(name, message, "E002", line=1))
     for page in pages.values():
         if page.parent and page.parent not in pages:
             problems.append(
                 ContentProblem(
-                    f"content/{page.slug}.md",
+                    f"{folder}/{page.slug}.md",
                     f"'parent' names a page that does not exist: '{page.parent}'",
                     "E007",
                     line=1,
@@ -383,39 +545,69 @@ def build_registry(content_dir: Path, sources_file: Path) -> PageRegistry:
             catalogue.record_use(cited.source.id, page.url, page.title)
     if content_dir.is_dir() and HOME_SLUG not in pages and not problems:
         problems.append(
-            ContentProblem("content/index.md", "the home page is missing", "E006", line=0)
+            ContentProblem(f"{folder}/index.md", "the home page is missing", "E006", line=0)
         )
     return PageRegistry(
         pages=pages,
         catalogue=catalogue,
         problems=problems,
         signature=_signature(content_dir, sources_file),
+        language=language,
     )
 
 
-_registry: PageRegistry | None = None
+_registries: dict[str, PageRegistry] = {}
 _lock = threading.Lock()
 
 
-def get_registry() -> PageRegistry:
-    """The current registry; rebuilt only when files changed and CONTENT_RELOAD is on."""
-    global _registry
-    registry = _registry
+def get_registry(language: str | None = None) -> PageRegistry:
+    """The registry of `language` (default: the active one); rebuilt only when its files
+    changed and CONTENT_RELOAD is on."""
+    language = content_language(language or translation.get_language())
+    registry = _registries.get(language)
     if registry is not None and not settings.CONTENT_RELOAD:
         return registry
+    content_dir = content_dir_for(language)
     if registry is not None and registry.signature == _signature(
-        settings.CONTENT_DIR, settings.SOURCES_FILE
+        content_dir, settings.SOURCES_FILE
     ):
         return registry
     with _lock:
         # Another thread may have rebuilt it meanwhile, or reset_registry() emptied it.
-        if _registry is None or _registry is registry:
-            _registry = build_registry(settings.CONTENT_DIR, settings.SOURCES_FILE)
-        return _registry
+        current = _registries.get(language)
+        if current is None or current is registry:
+            current = _registries[language] = build_registry(
+                content_dir, settings.SOURCES_FILE, language
+            )
+        return current
+
+
+def all_registries() -> list[PageRegistry]:
+    """One registry per language the site has content for, the default language first."""
+    registries = []
+    for language, _ in settings.LANGUAGES:
+        if language == default_language() or content_dir_for(language).is_dir():
+            registries.append(get_registry(language))
+    return registries
+
+
+def twins(page: Page) -> dict[str, Page]:
+    """The page in every language it exists in, by language (itself included)."""
+    default = default_language()
+    original = page if page.language == default else get_registry(default).get(page.translation_of)
+    found = {page.language: page}
+    if original is None:
+        return found
+    found[default] = original
+    for registry in all_registries():
+        if registry.language != default:
+            twin = registry.translation_of(original.slug)
+            if twin is not None:
+                found[registry.language] = twin
+    return found
 
 
 def reset_registry() -> None:
-    """Forget the registry (tests that change settings.CONTENT_DIR use this)."""
-    global _registry
+    """Forget every registry (tests that change settings.CONTENT_DIR use this)."""
     with _lock:
-        _registry = None
+        _registries.clear()

@@ -68,6 +68,10 @@ INSTALLED_APPS = [
     "tilsite.apps.TilsiteConfig",
     "citations.apps.CitationsConfig",
     "inquiries.apps.InquiriesConfig",
+    "feedback.apps.FeedbackConfig",
+    "stewardship.apps.StewardshipConfig",
+    # After tilsite: it indexes the pages TilsiteConfig built.
+    "search.apps.SearchConfig",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language comes from the address (/es/...), never from headers or cookies.
+    "tilsite.language.LanguageFromPathMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -215,6 +221,10 @@ SECURE_CSP = {
 
 # --- Internationalisation
 LANGUAGE_CODE = "en-gb"
+# English at today's addresses, Spanish under /es/ (pages in content/es/, interface text in
+# locale/es/LC_MESSAGES/django.po). A language is a content folder plus a translation file.
+LANGUAGES = [("en-gb", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -288,6 +298,10 @@ except ValueError:
 INQUIRY_STALLED_SEND_SECONDS = env_int("INQUIRY_STALLED_SEND_SECONDS", 300)
 # Closed and spam inquiries are deleted this many days after closing (purge_inquiries).
 INQUIRY_RETENTION_DAYS = env_int("INQUIRY_RETENTION_DAYS", 365)
+
+# --- Page feedback ("Was this page helpful?", feedback/README.md)
+# Answers (votes and comments) one client (IP address, or IPv6 /64) may give in a day.
+FEEDBACK_RATE_LIMIT = env_int("FEEDBACK_RATE_LIMIT", 30)
 
 # --- Logging: requests and errors, never what people typed
 

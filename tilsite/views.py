@@ -6,8 +6,11 @@ from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.templatetags.static import static
+from django.utils import translation
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
+
+from tilsite.languages import html_lang
 
 
 @never_cache
@@ -52,5 +55,8 @@ def page_not_found(request, exception=None):
 def server_error(request):
     # No context processors and no database: whatever broke may break them too.
     template = loader.get_template("errors/500.html")
-    context = {"site_name": settings.SITE_NAME}
+    context = {
+        "site_name": settings.SITE_NAME,
+        "html_lang": html_lang(translation.get_language() or settings.LANGUAGE_CODE),
+    }
     return HttpResponseServerError(template.render(context))

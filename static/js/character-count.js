@@ -5,15 +5,22 @@
 (function () {
   "use strict";
 
-  function plural(n, word) {
-    return n.toLocaleString("en-GB") + " " + word + (n === 1 ? "" : "s");
-  }
+  // The words come from the wrapper's data-count-* attributes, which the templates fill in
+  // the page's language (templates/inquiries/_character_count_text.html); English otherwise.
+  var ENGLISH = {
+    "remaining-one": "You have {count} character remaining",
+    "remaining-other": "You have {count} characters remaining",
+    "over-one": "You have {count} character too many",
+    "over-other": "You have {count} characters too many"
+  };
 
-  function message(remaining) {
-    if (remaining >= 0) {
-      return "You have " + plural(remaining, "character") + " remaining";
-    }
-    return "You have " + plural(-remaining, "character") + " too many";
+  function message(wrapper, remaining) {
+    var count = Math.abs(remaining);
+    var name = (remaining >= 0 ? "remaining-" : "over-") + (count === 1 ? "one" : "other");
+    var words = wrapper.getAttribute("data-count-" + name) || ENGLISH[name];
+    // Thousands with a comma in both languages: Spanish pages are written for the United
+    // States and Latin America, where 5,000 is five thousand (content/es uses it too).
+    return words.replace("{count}", count.toLocaleString("en-GB"));
   }
 
   function enhance(wrapper) {
@@ -38,7 +45,7 @@
     function update() {
       // Count a line break as one character, as the server does.
       var length = field.value.replace(/\r\n/g, "\n").length;
-      var text = message(max - length);
+      var text = message(wrapper, max - length);
       hint.textContent = text;
       hint.classList.toggle("inquiry-count--over", length > max);
       window.clearTimeout(timer);
@@ -48,7 +55,7 @@
     }
 
     field.addEventListener("input", update);
-    hint.textContent = message(max - field.value.replace(/\r\n/g, "\n").length);
+    hint.textContent = message(wrapper, max - field.value.replace(/\r\n/g, "\n").length);
     hint.classList.toggle("inquiry-count--over", field.value.length > max);
   }
 
