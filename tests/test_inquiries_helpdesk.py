@@ -391,3 +391,54 @@ def test_without_working_days_there_is_no_such_filter(reviewer_client, settings)
     listing = reviewer_client.get(reverse("admin:inquiries_inquiry_changelist"))
     assert "working day" not in listing.text
     assert "waiting longer than promised" not in listing.text
+
+
+# --- Languages ------------------------------------------------------------------------------
+
+
+def test_a_question_from_the_spanish_form_is_recorded_as_spanish(client, mailoutbox, settings):
+    settings.INQUIRY_NOTIFY_EMAILS = ["desk@example.org"]
+    client.post("/es/contact/", form_data(email="ana@example.org"))
+    client.post("/contact/", form_data(email="sam@example.org"))
+    languages = dict(Inquiry.objects.values_list("email", "language"))
+    assert languages == {"ana@example.org": "es", "sam@example.org": "en-gb"}
+    run_worker()
+    staff = [m for m in mailoutbox if m.to == ["desk@example.org"]]
+    assert len(staff) == 2 and all(m.body.startswith("A new question") for m in staff)
+    spanish = next(m for m in mailoutbox if m.to == ["ana@example.org"])
+    assert spanish.subject.startswith("Su pregunta")
+    assert "/es/contact/status/" in spanish.body
+
+
+def test_staff_see_and_filter_the_language(reviewer_client):
+    make_inquiry(name="Ana Spanish", language="es")
+    make_inquiry(name="Sam English")
+    changelist = reverse("admin:inquiries_inquiry_changelist")
+    listing = reviewer_client.get(changelist, {"language__exact": "es"})
+    assert [i.name for i in listing.context["cl"].result_list] == ["Ana Spanish"]
+    assert "Español" in listing.text
+
+
+def test_a_routing_rule_can_match_the_language(settings):
+    settings.INQUIRY_NOTIFY_EMAILS = ["desk@example.org"]
+    RoutingRule.objects.create(language="es", notify_emails="espanol@example.org")
+    assert staff_recipients(make_inquiry(language="es")) == [
+        "desk@example.org",
+        "espanol@example.org",
+    ]
+    assert staff_recipients(make_inquiry()) == ["desk@example.org"]
+
+
+def test_a_reply_to_a_spanish_question_links_the_spanish_pages(
+    reviewer_client, mailoutbox, settings
+):
+    settings.SITE_URL = "https://til.example.org"
+    inquiry = make_inquiry(language="es", email="ana@example.org")
+    reviewer_client.post(
+        reply_url(inquiry), {"body": "Lea [[side-effects]].", "send": "Send reply"}
+    )
+    run_worker()
+    reply = next(m for m in mailoutbox if m.to == ["ana@example.org"])
+    assert "Efectos secundarios" in reply.body
+    assert "https://til.example.org/es/efectos-secundarios/" in reply.body
+    assert "/side-effects/" not in reply.body
