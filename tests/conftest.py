@@ -32,6 +32,25 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+@pytest.fixture(autouse=True)
+def _migration_data(request, django_db_blocker):
+    """A transactional test (a browser or a live server) empties every table when it ends,
+    the rows data migrations made included (the "Inquiry reviewers" group). Tests run in
+    random order: before each test that uses the database, make those rows again if gone."""
+    uses_db = {"db", "transactional_db", "admin_client", "admin_user", "live_server"}
+    if request.node.get_closest_marker("django_db") is None and not (
+        uses_db & set(request.fixturenames)
+    ):
+        return
+    from django.contrib.auth.models import Group
+
+    from tests.inquiries_helpers import reviewers_group
+
+    with django_db_blocker.unblock():
+        if not Group.objects.filter(name="Inquiry reviewers").exists():
+            reviewers_group()
+
+
 @pytest.fixture
 def site(tmp_path, settings):
     """A content folder and sources file of the test's own (tests/content_helpers.py), with

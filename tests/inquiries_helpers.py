@@ -72,6 +72,9 @@ def reviewers_group() -> Group:
     importlib.import_module("inquiries.migrations.0005_reviewers_reply_permissions").grant(
         django_apps, None
     )
+    importlib.import_module("feedback.migrations.0002_reviewers_can_view_feedback").grant(
+        django_apps, None
+    )
     return Group.objects.get(name=migration.GROUP_NAME)
 
 
