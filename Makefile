@@ -66,8 +66,9 @@ test: install chromium
 rehearsal: install
 	$(VENV)/python deploy/rehearsal.py $(REHEARSAL_ARGS)
 
-# The load benchmark (README, "Performance"): not a test, it asserts nothing. Installs wrk from
-# Debian's packages when missing. Set DATABASE_URL=postgres://... to measure PostgreSQL too.
+# The load benchmark (README, "Performance"): not a test, it asserts nothing. Installs wrk (and,
+# from bench/run.py, nginx) from Debian's packages when missing; measures gunicorn, then the
+# pages through nginx's page cache. Set DATABASE_URL=postgres://... to measure PostgreSQL too.
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { \
 		echo "Installing Debian's wrk for the benchmark..."; \

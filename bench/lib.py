@@ -14,6 +14,10 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _DURATION = r"([\d.]+)(us|ms|s|m|h)"
 
 
+# Script elements that hold data for search engines, not code a browser runs.
+DATA_BLOCK_TYPES = {"application/ld+json"}
+
+
 @dataclass
 class WrkResult:
     requests: int
@@ -79,7 +83,7 @@ class _PageScan(HTMLParser):
                 self.stylesheets.append(attributes.get("href", ""))
             if "preload" in rel and attributes.get("as") == "font":
                 self.preloaded_fonts.append(attributes.get("href", ""))
-        elif tag == "script":
+        elif tag == "script" and attributes.get("type") not in DATA_BLOCK_TYPES:
             self.scripts.append(attributes.get("src", "(inline)"))
 
 

@@ -11,9 +11,12 @@ It runs, in one go:
      reference), the home page, the longest content page, /sources/ and the form at /contact/;
   3. the question form at the highest rate it sustains (bench/formload.py), then a check that
      stored inquiries and queued email tasks match the accepted submissions;
-  4. the memory of each gunicorn worker (RSS, and PSS), the bytes a browser receives for each
+  4. the same pages through nginx with the committed configuration (deploy/nginx/, on loopback,
+     no TLS; Debian's nginx is installed when missing): the stylesheet nginx serves from disk
+     (the reference: the machine's limit) against the pages served from nginx's page cache;
+  5. the memory of each gunicorn worker (RSS, and PSS), the bytes a browser receives for each
      page, and how the CPU was shared between server, load generator and the rest;
-  5. steps 1 and 3 again on PostgreSQL (a scratch database, dropped afterwards) when
+  6. steps 1 and 3 again on PostgreSQL (a scratch database, dropped afterwards) when
      DATABASE_URL points to PostgreSQL.
 Before each load it waits (--quiet-timeout) for the machine to be idle. Results are printed and
 written as markdown to --output. The benchmark asserts nothing: the targets are reported as met
@@ -60,6 +63,7 @@ from bench.lib import (
     percentile,
     scan_page,
 )
+from deploy import localnginx
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -74,6 +78,8 @@ TASKS_PER_INQUIRY = 2
 FORM_SESSIONS = 16
 # Targets, on a 2-core machine (README, "Performance").
 TARGET_RATIO, TARGET_P99_MS, TARGET_FORM_RATE = 0.5, 50.0, 100.0
+# Through nginx: kept pages against the static file nginx serves from disk (aim: 0.8).
+TARGET_NGINX_RATIO, AIM_NGINX_RATIO, TARGET_NGINX_P99_MS = 0.5, 0.8, 10.0
 TARGET_PAGE_BYTES, TARGET_RSS_MB = 50 * 1024, 120.0
 
 
@@ -99,6 +105,8 @@ class PageRun:
     checks: list = field(default_factory=list)  # problems found on the page
     cpu: object = None  # a CpuMeter
     quiet: bool = True
+    app_requests: int | None = None  # through nginx: requests that reached gunicorn meanwhile
+    cache_status: str = ""  # through nginx: X-Cache of a request just before the load
 
 
 @dataclass
@@ -130,6 +138,7 @@ class Report:
     rss: dict  # database label: {pid: MB}
     pss: dict
     notes: list
+    nginx_pages: list = field(default_factory=list)  # PageRun, through nginx
 
 
 # --- Processes and HTTP ---------------------------------------------------------------------
@@ -268,6 +277,67 @@ class Gunicorn:
         return int(re.search(rf"^{field}:\s+(\d+) kB", rollup, re.MULTILINE).group(1)) / 1024
 
 
+class Nginx:
+    """nginx with the committed configuration (deploy/nginx/rehearsal.conf.in around the
+    production site's shared parts, page cache included) on a free loopback port, in front of
+    the benchmark's gunicorn: both of its upstream lines point at that one instance."""
+
+    def __init__(self, upstream_port: int):
+        self.upstream_port = upstream_port
+        # Its own folder, readable by nginx's workers: run as root, nginx's master starts them
+        # as "nobody", who cannot enter the benchmark's private temporary folder.
+        self.prefix = Path(tempfile.mkdtemp(prefix="tilbench-nginx-"))
+        self.prefix.chmod(0o755)
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self):
+        try:
+            binary = localnginx.find_nginx(log)
+            config = localnginx.write_config(
+                binary,
+                self.prefix,
+                REPO / "staticfiles",
+                self.port,
+                [self.upstream_port, self.upstream_port],
+            )
+        except localnginx.NginxError as error:
+            raise SystemExit(f"nginx: {error}") from error
+        printed = run([binary, "-v"], capture_output=True, text=True).stderr
+        self.version = printed.strip().removeprefix("nginx version: nginx/")
+        self._log = open(self.prefix / "nginx.log", "ab")
+        self.process = subprocess.Popen(  # noqa: S603 (the system's nginx, our configuration)
+            localnginx.command(binary, config), stdout=self._log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"nginx stopped at start-up; see {self.prefix}/logs/")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                if fetch(self.port, "/healthz").status == 200:
+                    return self
+            time.sleep(0.1)
+        raise SystemExit(f"nginx did not answer /healthz within 20 s; see {self.prefix}/logs/")
+
+    def __exit__(self, *exc):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)  # graceful: finish, then stop
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+    def workers(self) -> list[int]:
+        pid = self.process.pid
+        try:
+            return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+
 def run_wrk(wrk: str, port: int, path: str, seconds: float) -> WrkResult:
     command = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency"]
     for name, value in BROWSER_HEADERS.items():
@@ -309,7 +379,7 @@ class CpuMeter:
     the load generator (wrk or the form script), and the rest: the kernel's network work,
     PostgreSQL when it is used, and any other process on the machine (noise)."""
 
-    def __init__(self, server: "Gunicorn"):
+    def __init__(self, server: "Gunicorn | Nginx"):
         self.server = server
 
     def __enter__(self):
@@ -477,6 +547,17 @@ def choose_pages(env: dict, css_path: str) -> list[PageRun]:
     ]
 
 
+def nginx_pages(pages: list[PageRun]) -> list[PageRun]:
+    """The same addresses through nginx: the stylesheet from disk (the reference), the pages
+    from nginx's copy. The form is left out: nginx never keeps it (it passes it on)."""
+    names = {"static CSS (whitenoise)": "static CSS (nginx, from disk)"}
+    return [
+        PageRun(names.get(page.name, page.name), page.path, page.content_page)
+        for page in pages
+        if page.path != "/contact/"
+    ]
+
+
 def inspect_page(port: int, page: PageRun, static_cache: dict) -> None:
     """What a browser receives for the page: bytes, and whether it is cacheable and light."""
     page.fetched = fetched = fetch(port, page.path)
@@ -529,6 +610,39 @@ def run_pages(wrk: str, server: Gunicorn, pages: list, options) -> None:
         with CpuMeter(server) as meter:
             page.wrk = run_wrk(wrk, server.port, page.path, options.duration)
         page.cpu = meter
+    reference = pages[0].wrk.requests_per_second if pages and pages[0].wrk else 0
+    for page in pages:
+        if page.wrk and reference:
+            page.ratio = page.wrk.requests_per_second / reference
+
+
+def run_nginx_pages(wrk: str, nginx: Nginx, server: Gunicorn, pages: list, options) -> None:
+    """The pages through nginx, each first read twice so that the second comes from its copy
+    (X-Cache: HIT), then loaded like the others; counts the requests that reached gunicorn
+    meanwhile (nginx asks it again every 10 s per page and encoding, If-None-Match)."""
+    static_cache: dict = {}
+    for page in pages:
+        inspect_page(nginx.port, page, static_cache)
+        if page.fetched.status != 200:
+            log(f"{page.path} answered {page.fetched.status} through nginx: not loaded")
+            continue
+        if page.content_page or page.path == "/sources/":
+            page.cache_status = fetch(nginx.port, page.path).headers.get("x-cache", "none")
+        if options.warmup:
+            run_wrk(wrk, nginx.port, page.path, options.warmup)
+        page.quiet = wait_for_quiet(options.quiet_timeout)
+        log(f"through nginx, {page.name}: {page.path} ({options.duration:g} s)")
+        before = server.log_path.stat().st_size
+        with CpuMeter(nginx) as meter:
+            page.wrk = run_wrk(wrk, nginx.port, page.path, options.duration)
+        page.cpu = meter
+        with open(server.log_path, "rb") as log_file:
+            log_file.seek(before)
+            page.app_requests = sum(
+                1
+                for line in log_file.read().decode(errors="replace").splitlines()
+                if line.startswith(f'{HOST} "')
+            )
     reference = pages[0].wrk.requests_per_second if pages and pages[0].wrk else 0
     for page in pages:
         if page.wrk and reference:
@@ -588,6 +702,21 @@ def targets(report: Report) -> list[list[str]]:
                 _mark(light),
             ]
         )
+    for page in report.nginx_pages:
+        if not page.content_page or page.wrk is None:
+            continue
+        ok = page.ratio >= TARGET_NGINX_RATIO and page.wrk.p99_ms < TARGET_NGINX_P99_MS
+        ok = ok and page.wrk.errors == 0 and page.cache_status == "HIT"
+        aim = "aim reached" if page.ratio >= AIM_NGINX_RATIO else "below the aim"
+        rows.append(
+            [
+                f"{page.path} through nginx, from its copy: ≥ 50% of nginx's static req/s "
+                "(aim 80%), p99 < 10 ms, no errors",
+                f"{page.ratio:.0%} ({aim}), p99 {page.wrk.p99_ms:.1f} ms, {page.wrk.errors} errors"
+                + ("" if page.cache_status == "HIT" else f"; X-Cache {page.cache_status}"),
+                _mark(ok),
+            ]
+        )
     for form in report.forms:
         if form.result is None:
             rows.append([f"form on {form.database}", form.skipped, "MISSED"])
@@ -617,6 +746,52 @@ def targets(report: Report) -> list[list[str]]:
                 ]
             )
     return rows
+
+
+def nginx_section(report: Report) -> list[str]:
+    if not report.nginx_pages:
+        return []
+    return [
+        "## Through nginx (deploy/nginx/, the page cache)",
+        "",
+        f"nginx {report.machine.get('nginx', '')} with the committed configuration "
+        "(rehearsal.conf.in around tilsite-http.conf and tilsite-server.conf: plain HTTP on "
+        "loopback, no TLS) in front of the same gunicorn. The reference is the stylesheet nginx "
+        "serves from disk (gzip_static), the fastest thing this machine serves; the pages come "
+        "from nginx's copy, asked again of gunicorn every 10 s (If-None-Match).",
+        "",
+        markdown_table(
+            [
+                "page",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+                "vs static (nginx)",
+                "reached gunicorn",
+                "CPU nginx / wrk / rest",
+                "received (compressed)",
+            ],
+            [
+                [
+                    f"{page.name} `{page.path}`",
+                    f"{page.wrk.requests_per_second:,.0f}" if page.wrk else "-",
+                    f"{page.wrk.p50_ms:.2f}" if page.wrk else "-",
+                    f"{page.wrk.p99_ms:.2f}" if page.wrk else "-",
+                    page.wrk.errors if page.wrk else "-",
+                    f"{page.ratio:.0%}" if page.wrk else "-",
+                    "-" if page.app_requests is None else page.app_requests,
+                    f"{page.cpu}{'' if page.quiet else ' (busy)'}" if page.cpu else "-",
+                    f"{kib(page.transfer)}: {page.transfer_parts}" if page.transfer else "-",
+                ]
+                for page in report.nginx_pages
+            ],
+        ),
+        "",
+        "Reached gunicorn: requests nginx passed to the app during the measured seconds (its "
+        "revalidations), from gunicorn's access log.",
+        "",
+    ]
 
 
 def render(report: Report) -> str:
@@ -673,6 +848,7 @@ def render(report: Report) -> str:
         "the bodies a browser gets for the page and what it loads (`Accept-Encoding: gzip, "
         "br`), headers not counted.",
         "",
+        *nginx_section(report),
         "## Question form",
         "",
         "Each submission is a new visitor: GET /contact/ (CSRF cookie, token, signed form "
@@ -748,6 +924,9 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-form", action="store_true", help="pages only")
     parser.add_argument("--skip-pages", action="store_true", help="the form only")
     parser.add_argument(
+        "--skip-nginx", action="store_true", help="not the pages through nginx's page cache"
+    )
+    parser.add_argument(
         "--quiet-timeout",
         type=float,
         default=30,
@@ -775,9 +954,16 @@ def benchmark(options: argparse.Namespace, server_env: dict | None = None) -> Re
         pages = [] if options.skip_pages else choose_pages(env, css_path)
         forms, rss, pss = [], {}, {}
 
+        through_nginx: list[PageRun] = []
         with Gunicorn(env, free_port(), workdir / "gunicorn-sqlite.log") as server:
             log(f"gunicorn: {server_info} on port {server.port}, workers {server.workers()}")
             run_pages(wrk, server, pages, options)
+            if pages and not options.skip_nginx:
+                through_nginx = nginx_pages(pages)
+                with Nginx(server.port) as nginx:
+                    machine["nginx"] = nginx.version
+                    log(f"nginx {nginx.version} (deploy/nginx/) on port {nginx.port}")
+                    run_nginx_pages(wrk, nginx, server, through_nginx, options)
             if not options.skip_form:
                 forms.append(run_form(server, env, "SQLite", options))
             rss["SQLite run"] = server.rss_mb()
@@ -799,7 +985,7 @@ def benchmark(options: argparse.Namespace, server_env: dict | None = None) -> Re
             )
         machine["load_after"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
         notes.append(f"Load average after the run: {machine['load_after']}.")
-        return Report(machine, server_info, pages, forms, rss, pss, notes)
+        return Report(machine, server_info, pages, forms, rss, pss, notes, through_nginx)
     except BaseException:
         for path in sorted(workdir.glob("gunicorn-*.log")):
             lines = path.read_text(errors="replace").splitlines()
@@ -828,7 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
     output = REPO / options.output
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
-    log(f"written to {output.relative_to(REPO)}")
+    log(f"written to {output}")
     return 0
 
 

@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             *("--duration", str(options.duration), "--warmup", "1"),
             *("--quiet-timeout", options.quiet_timeout),
+            "--skip-nginx",  # gunicorn settings do not change what nginx serves from its copy
         ]
     )
     rows = []

@@ -4,28 +4,40 @@
 
 Everything listens on 127.0.0.1 only. The script:
 
-1. makes sure nginx (apt) and PostgreSQL (pg_ctlcluster) are there, creates a scratch database,
-   runs migrate, collectstatic and check --deploy with production settings;
+1. makes sure nginx (apt) and PostgreSQL (pg_ctlcluster) are there, copies the working tree to
+   var/rehearsal/<time>/app/ (the release: the app runs from there, and the deploy below
+   changes files there, never in the working tree), creates a scratch database, and runs the
+   release steps with production settings: migrate, collectstatic, render_offline_pages, check
+   --deploy;
 2. starts a mail server (aiosmtpd, in this process) that records every message it accepts, two
    gunicorn instances on their own ports, nginx in front of them (deploy/nginx/rehearsal.conf.in
-   around the same tilsite-http.conf and tilsite-server.conf production uses, run with its own
-   -c and -p so the system's nginx is never touched) and the outbox worker (send_emails, started
-   the way deploy/systemd/tilsite-worker.service starts it);
+   around the same tilsite-http.conf and tilsite-server.conf production uses, page cache
+   included, run by deploy/localnginx.py with its own -c and -p so the system's nginx is never
+   touched) and the outbox worker (send_emails, started the way
+   deploy/systemd/tilsite-worker.service starts it); reads every page nginx may keep in each
+   encoding, and checks what nginx keeps and what it never keeps;
 3. submits questions through nginx without pause (GET /contact/, then POST with the CSRF cookie
-   and token and the signed form stamp; a 302 to the confirmation page is "accepted"), while it
-   SIGKILLs one gunicorn instance and restarts it, stops the mail server for a while so that
-   sends fail and are retried (with shortened delays), and SIGKILLs the worker in the middle of a
-   batch and restarts it;
+   and token and the signed form stamp; a 302 to the confirmation page is "accepted") while
+   readers read the kept pages, and meanwhile: SIGKILLs one gunicorn instance and restarts it,
+   stops the mail server for a while so that sends fail and are retried (with shortened
+   delays), SIGKILLs the worker in the middle of a batch and restarts it, SIGKILLs both gunicorn
+   instances for 20 s (every page read must get its page from nginx's copy; questions sent
+   meanwhile get the calm page, and are sent again once the instances are back), and deploys a
+   release (a content file and the base template changed, both instances reloaded with SIGHUP)
+   and reads every page until all show it;
 4. waits (bounded) for the email queue to drain, then checks: every accepted question is stored
    exactly once (by reference), and both emails of every stored question reached the mail server
    at least once (by reference, recipient and Message-ID);
 5. prints a summary, stops every process it started, drops the scratch database, and exits 1 if
-   anything was lost, stored twice or delivered twice without the worker kill to explain it.
+   anything was lost, stored twice or delivered twice without the worker kill to explain it, if
+   a page read did not get its page, if a question sent with no app server up was not turned
+   away with the calm page (or was stored), if any client saw a bare 502/504, if a cache rule
+   did not hold, or if the release did not show on every page within DEPLOY_PROMISE_SECONDS.
 
 A POST is sent again by the client only when it is certain the app never saw it: the connection
-to nginx was refused, or nginx answered 502/504 with "X-Upstream-Reached: no" (not one byte went
-to any gunicorn instance). Every other failure is counted, never retried, and checked afterwards.
-Logs of every process are kept in var/rehearsal/<time>/.
+to nginx was refused, or nginx answered with its own page and "X-Upstream-Reached: no" (not one
+byte went to any gunicorn instance). Every other failure is counted, never retried, and checked
+afterwards. Logs of every process are kept in var/rehearsal/<time>/.
 """
 
 import argparse
@@ -33,6 +45,7 @@ import base64
 import contextlib
 import email
 import email.policy
+import gzip
 import html
 import http.client
 import itertools
@@ -44,6 +57,7 @@ import secrets
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import threading
@@ -55,7 +69,10 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import localnginx
+
 try:
+    import brotli
     import psycopg
     from aiosmtpd.controller import Controller
     from psycopg import sql
@@ -75,7 +92,15 @@ WORKER_ID = "rehearsal-tilsite-worker"
 # mail outage is ridden out with attempts to spare.
 RETRY_DELAYS = "1,2,3,4,5,5,5,5,5,5,5,5,5,5,5,5,5"
 REFERENCE = re.compile(r"TIL-[2-9A-Z]{4}-[2-9A-Z]{4}")
-PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
+# The page cache (deploy/nginx/tilsite-server.conf): what the rehearsal holds nginx to.
+ENCODINGS = ("br", "gzip", "identity")
+# deploy/README.md, "The page cache": after a release, every page is new within this time.
+DEPLOY_PROMISE_SECONDS = 60
+# The calm page nginx shows at the form's address with no app server (templates/offline/).
+CALM_PAGE_TEXT = "We cannot take questions for a few minutes"
+# Questions held ready before every app server is killed, sent during the outage, and sent
+# again once the servers are back, as a person would.
+OUTAGE_POSTERS = 4
 
 
 # --- Output ------------------------------------------------------------------------------------
@@ -122,26 +147,6 @@ def run(command: list[str], log_file: Path | None = None, **kwargs) -> None:
             handle.write(f"$ {' '.join(command)}\n{output}\n")
     if result.returncode != 0:
         raise SetupError(f"{' '.join(command)} failed ({result.returncode}):\n{output[-3000:]}")
-
-
-def find_nginx() -> str:
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
-    if found:
-        return found
-    apt = shutil.which("apt-get")
-    if not apt:
-        raise SetupError("nginx is not installed and apt-get is not available")
-    log("nginx is missing: installing Debian's nginx with apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        run(as_root([apt, "install", "-y", "-qq", "nginx"]), env=env)
-    except SetupError:
-        run(as_root([apt, "update", "-qq"]), env=env)
-        run(as_root([apt, "install", "-y", "-qq", "nginx"]), env=env)
-    found = shutil.which("nginx", path="/usr/sbin:/usr/bin:/sbin")
-    if not found:
-        raise SetupError("nginx was installed but cannot be found")
-    return found
 
 
 def ensure_postgres(admin_url: str) -> None:
@@ -285,8 +290,9 @@ class MailServer:
 class Service:
     """A child process in its own process group, so that a kill takes all of it at once."""
 
-    def __init__(self, name: str, command: list[str], env: dict, log_path: Path):
+    def __init__(self, name: str, command: list[str], env: dict, log_path: Path, cwd: Path):
         self.name, self.command, self.env, self.log_path = name, command, env, log_path
+        self.cwd = cwd
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -295,7 +301,7 @@ class Service:
             handle.flush()
             self.process = subprocess.Popen(  # noqa: S603 (fixed command, absolute path)
                 self.command,
-                cwd=BASE_DIR,
+                cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=handle,
@@ -365,14 +371,6 @@ def connections_to(port: int) -> int:
     return sum(1 for line in table if line.split()[1].endswith(wanted) and line.split()[3] == "01")
 
 
-def render_nginx_config(values: dict[str, str]) -> str:
-    template = (DEPLOY_DIR / "nginx" / "rehearsal.conf.in").read_text()
-    missing = sorted(set(PLACEHOLDER.findall(template)) - values.keys())
-    if missing:
-        raise SetupError(f"rehearsal.conf.in needs values for: {', '.join(missing)}")
-    return PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
-
-
 def check_production_nginx_config(nginx: str, run_dir: Path, setup_log: Path) -> None:
     """nginx -t on deploy/nginx/til.conf, with a throwaway certificate in place of the real one."""
     openssl = shutil.which("openssl")
@@ -394,10 +392,12 @@ def check_production_nginx_config(nginx: str, run_dir: Path, setup_log: Path) ->
     site = site.replace("/etc/letsencrypt/live/til.example.org/privkey.pem", str(key))
     site = site.replace("/srv/tilsite/app", str(BASE_DIR))
     site = site.replace("/var/log/nginx/", f"{check_dir}/")
+    site = site.replace("/var/cache/nginx/tilsite", f"{check_dir}/cache")
     (check_dir / "til.conf").write_text(site)
     (check_dir / "nginx.conf").write_text(
         f"pid {check_dir}/nginx.pid;\nerror_log {check_dir}/error.log;\nevents {{}}\n"
-        f"http {{\n    include {mime_types(nginx)};\n    include {check_dir}/til.conf;\n}}\n"
+        f"http {{\n    include {localnginx.mime_types(nginx)};\n"
+        f"    include {check_dir}/til.conf;\n}}\n"
     )
     run(
         [
@@ -408,13 +408,6 @@ def check_production_nginx_config(nginx: str, run_dir: Path, setup_log: Path) ->
     )
     shutil.rmtree(check_dir)
     log("deploy/nginx/til.conf (production, TLS) passes nginx -t")
-
-
-def mime_types(nginx: str) -> str:
-    for candidate in (Path(nginx).resolve().parent.parent / "etc/nginx", Path("/etc/nginx")):
-        if (candidate / "mime.types").exists():
-            return str(candidate / "mime.types")
-    raise SetupError("cannot find nginx's mime.types")
 
 
 # --- The visitors ------------------------------------------------------------------------------
@@ -532,6 +525,8 @@ class LoadStats:
     counts: Counter = field(default_factory=Counter)
     accepted: list[Submission] = field(default_factory=list)
     ambiguous: list[Submission] = field(default_factory=list)
+    # Never reached any app server (nginx said so), and the client gave up: must not be stored.
+    turned_away: list[Submission] = field(default_factory=list)
     post_seconds: list[float] = field(default_factory=list)
 
     def count(self, key: str, amount: int = 1) -> None:
@@ -603,7 +598,10 @@ class Load:
             stats.count("GET /contact/ failed (connection)")
             return
         if page.status != 200:
-            stats.count(f"GET /contact/ answered {page.status}")
+            if page.status == 503 and CALM_PAGE_TEXT in page.body:
+                stats.count("GET /contact/: the calm page (no app server answered)")
+            else:
+                stats.count(f"GET /contact/ answered {page.status}")
             return
         token = form_value(page.body, "csrfmiddlewaretoken")
         stamp = form_value(page.body, "form_stamp")
@@ -633,12 +631,18 @@ class Load:
                 return
             with stats.lock:
                 stats.post_seconds.append(time.monotonic() - started)
+            # Only nginx's own pages (no app server answered) carry X-Upstream-Reached.
             reached = response.headers.get("X-Upstream-Reached", "")
-            if response.status in (502, 504) and reached == "no":
-                stats.count("POST retried: nginx said no app server saw it")
+            if reached == "no":
+                calm = response.status == 503 and CALM_PAGE_TEXT in response.body
+                stats.count(
+                    "POST turned away by the calm page (no app server saw it), sent again"
+                    if calm
+                    else f"POST {response.status} from nginx (no app server saw it), sent again"
+                )
                 time.sleep(0.5 * attempt)
                 continue
-            if response.status in (502, 504):
+            if reached:
                 stats.count(f"POST {response.status} from nginx, may have reached the app")
                 with stats.lock:
                     stats.ambiguous.append(submission)
@@ -651,6 +655,8 @@ class Load:
                 stats.ambiguous.append(submission)  # checked later: must not be stored
             return
         stats.count("POST given up after retries (never reached the app)")
+        with stats.lock:
+            stats.turned_away.append(submission)
 
     def accepted(self, visitor: Visitor, submission: Submission, location: str) -> None:
         stats = self.stats
@@ -674,6 +680,155 @@ class Load:
             stats.count("confirmation page showed the reference")
         else:
             stats.count(f"confirmation page: {page.status}, reference not shown")
+
+
+# --- Pages through nginx's cache ---------------------------------------------------------------
+
+
+@dataclass
+class Fetched:
+    status: int
+    headers: http.client.HTTPMessage
+    text: str  # decoded from br or gzip
+
+
+def fetch_page(
+    port: int, path: str, encoding: str = "identity", cookie: str = "", timeout: float = 10
+) -> Fetched:
+    """GET through nginx as a browser that accepts `encoding`."""
+    headers = {"Host": f"{HOST}:{port}", "Accept-Encoding": encoding}
+    if cookie:
+        headers["Cookie"] = cookie
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    coding = response.getheader("Content-Encoding", "")
+    if coding == "br":
+        raw = brotli.decompress(raw)
+    elif coding == "gzip":
+        raw = gzip.decompress(raw)
+    return Fetched(response.status, response.headers, raw.decode("utf-8", "replace"))
+
+
+TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
+
+
+def page_identity(path: str, text: str) -> str:
+    """What tells one kept page from another: its title, or the sitemap's root element."""
+    if path.endswith(".xml"):
+        return "urlset" if "<urlset" in text else ""
+    found = TITLE.search(text)
+    return html.unescape(found.group(1).strip()) if found else ""
+
+
+@dataclass
+class Read:
+    at: float  # time.monotonic() when asked
+    path: str
+    encoding: str
+    status: int  # 0: no answer
+    cache: str  # nginx's X-Cache, or the error's name
+    right: bool  # 200 with the page asked for
+    found: str = ""  # what the answer was: its title, or the error
+    seconds: float = 0.0  # how long the answer took
+
+
+class Readers:
+    """People reading the pages nginx keeps (every content page, /sources/ and the sitemap, in
+    each encoding) from a few threads, each answer checked to be the page asked for. They wait
+    as a browser would: longer than nginx waits for an app server (proxy_read_timeout, 35 s)
+    before it serves its copy."""
+
+    TIMEOUT = 60
+
+    def __init__(self, port: int, expected: dict[str, str], threads: int = 2):
+        self.port, self.expected, self.thread_count = port, expected, threads
+        self.reads: list[Read] = []
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for index in range(self.thread_count):
+            thread = threading.Thread(target=self.loop, args=(index,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout=15)
+
+    def loop(self, index: int) -> None:
+        rng = random.Random(index)
+        addresses = [(path, encoding) for path in self.expected for encoding in ENCODINGS]
+        while not self.stop_event.is_set():
+            path, encoding = rng.choice(addresses)
+            started = time.monotonic()
+            try:
+                got = fetch_page(self.port, path, encoding, timeout=self.TIMEOUT)
+                found = page_identity(path, got.text)
+                right = got.status == 200 and found == self.expected[path]
+                cache = got.headers.get("X-Cache") or "-"
+                read = Read(started, path, encoding, got.status, cache, right, found[:60])
+            except (OSError, EOFError, http.client.HTTPException, brotli.error) as error:
+                problem = f"{type(error).__name__}: {error}"[:60]
+                read = Read(started, path, encoding, 0, type(error).__name__, False, problem)
+            read.seconds = time.monotonic() - started
+            with self.lock:
+                self.reads.append(read)
+            self.stop_event.wait(0.02)  # about 40 pages a second per thread
+
+    def between(self, start: float, end: float) -> list[Read]:
+        with self.lock:
+            return [read for read in self.reads if start <= read.at < end]
+
+
+@dataclass
+class HeldQuestion:
+    """A form loaded just before every app server is killed, sent while they are down, and
+    sent again once they are back, as a person told "send it again in a few minutes" would."""
+
+    visitor: Visitor
+    submission: Submission
+    body: str
+    during: str = ""  # what the POST during the outage got
+    turned_away: bool = False  # the calm page, and no app server saw the POST
+    accepted_after: float | None = None  # seconds from the servers' return to acceptance
+
+
+# --- The release -------------------------------------------------------------------------------
+
+
+def copy_release(target: Path) -> int:
+    """Copy the working tree as git sees it (tracked and new files, nothing ignored) to target:
+    the rehearsal runs the app from this copy, as production runs it from /srv/tilsite/app,
+    and deploys its change there, never in the working tree. Returns the number of files."""
+    git = shutil.which("git")
+    if not git:
+        raise SetupError("git is needed to copy the working tree")
+    listing = subprocess.run(  # noqa: S603 (fixed command)
+        [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        check=False,
+    )
+    if listing.returncode != 0:
+        raise SetupError(f"git ls-files failed: {listing.stderr.decode(errors='replace')}")
+    copied = 0
+    for name in listing.stdout.decode().split("\0"):
+        source = BASE_DIR / name
+        if not name or not source.is_file():  # deleted in the working tree, or a folder
+            continue
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
+        copied += 1
+    return copied
 
 
 # --- Watching the database ---------------------------------------------------------------------
@@ -760,6 +915,14 @@ class Rehearsal:
         self.worker_killed_at: float | None = None
         self.worker_restarted_at: float | None = None
         self.killed_task: tuple[str, str] | None = None
+        # The release the app runs from: a copy of the working tree (copy_release).
+        self.app_dir = self.run_dir / "app"
+        self.expected_pages: dict[str, str] = {}  # path: its title, for the readers
+        self.cache_checks: list[tuple[str, bool, str]] = []
+        self.all_down: tuple[float, float] | None = None  # killed, healthy again
+        self.held: list[HeldQuestion] = []
+        self.poster_threads: list[threading.Thread] = []
+        self.deploy_result: dict = {}
 
     # --- Setting up -----------------------------------------------------------------------
 
@@ -773,13 +936,16 @@ class Rehearsal:
         for old in sorted(RUNS_DIR.glob("2*"))[:-KEEP_RUNS]:
             shutil.rmtree(old, ignore_errors=True)
         self.run_dir.mkdir()
-        (self.run_dir / "nginx" / "logs").mkdir(parents=True)
-        for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (self.run_dir / "nginx" / "tmp" / name).mkdir(parents=True)
         self.setup_log = self.run_dir / "setup.log"
         log(f"logs: {self.run_dir.relative_to(BASE_DIR)}/")
+        copied = copy_release(self.app_dir)
+        self.stack.callback(shutil.rmtree, self.app_dir, ignore_errors=True)
+        log(f"release: {copied} files of the working tree copied to {self.app_dir.name}/")
 
-        self.nginx = find_nginx()
+        try:
+            self.nginx = localnginx.find_nginx(log)
+        except localnginx.NginxError as error:
+            raise SetupError(str(error)) from error
         ensure_postgres(self.args.pg_url)
         self.database = ScratchDatabase(self.args.pg_url)
         self.database.drop_leftovers()
@@ -791,22 +957,19 @@ class Rehearsal:
         self.web_ports = [free_port(), free_port()]
         self.env = self.environment()
 
-        python = str(VENV_BIN / "python")
-        manage = [python, "manage.py"]
-        run([*manage, "migrate", "--noinput"], self.setup_log, cwd=BASE_DIR, env=self.env)
-        run(
-            [*manage, "collectstatic", "--noinput", "--verbosity", "0"],
-            self.setup_log,
-            cwd=BASE_DIR,
-            env=self.env,
+        # The release steps of deploy/README.md, section 6, in the release's folder.
+        manage = [str(VENV_BIN / "python"), "manage.py"]
+        for step in (
+            ["migrate", "--noinput"],
+            ["collectstatic", "--noinput", "--verbosity", "0"],
+            ["render_offline_pages"],
+            ["check", "--deploy", "--fail-level", "ERROR"],
+        ):
+            run([*manage, *step], self.setup_log, cwd=self.app_dir, env=self.env)
+        log(
+            "migrate, collectstatic, render_offline_pages and check --deploy done "
+            "(production settings)"
         )
-        run(
-            [*manage, "check", "--deploy", "--fail-level", "ERROR"],
-            self.setup_log,
-            cwd=BASE_DIR,
-            env=self.env,
-        )
-        log("migrate, collectstatic and check --deploy done (production settings)")
         check_production_nginx_config(self.nginx, self.run_dir, self.setup_log)
 
     def environment(self) -> dict[str, str]:
@@ -853,6 +1016,7 @@ class Rehearsal:
                 [gunicorn, "--bind", f"{HOST}:{port}", "tilsite.wsgi"],
                 self.env,
                 self.run_dir / f"web{index}.log",
+                self.app_dir,
             )
             web.start()
             self.stack.callback(web.stop)
@@ -861,31 +1025,22 @@ class Rehearsal:
             wait_healthy(port, web)
             log(f"{web.name}: gunicorn (2 workers) on {HOST}:{port}, healthy")
 
-        config = self.run_dir / "nginx" / "nginx.conf"
-        config.write_text(
-            render_nginx_config(
-                {
-                    "PREFIX": str(self.run_dir / "nginx"),
-                    "DEPLOY_DIR": str(DEPLOY_DIR),
-                    "MIME_TYPES": mime_types(self.nginx),
-                    "STATIC_ROOT": str(BASE_DIR / "staticfiles"),
-                    "HTTP_PORT": str(self.http_port),
-                    "WEB1_PORT": str(self.web_ports[0]),
-                    "WEB2_PORT": str(self.web_ports[1]),
-                }
+        try:
+            config = localnginx.write_config(
+                self.nginx,
+                self.run_dir / "nginx",
+                self.app_dir / "staticfiles",
+                self.http_port,
+                self.web_ports,
             )
-        )
-        prefix = f"{self.run_dir / 'nginx'}/"
-        error_log = str(self.run_dir / "nginx" / "logs" / "nginx-error.log")
-        run(
-            [self.nginx, "-t", "-q", "-c", str(config), "-p", prefix, "-e", error_log],
-            self.setup_log,
-        )
+        except localnginx.NginxError as error:
+            raise SetupError(str(error)) from error
         self.proxy = Service(
             "nginx",
-            [self.nginx, "-c", str(config), "-p", prefix, "-e", error_log],
+            localnginx.command(self.nginx, config),
             self.env,
             self.run_dir / "nginx.log",
+            self.app_dir,
         )
         self.proxy.start()
         self.stack.callback(self.proxy.stop)
@@ -893,13 +1048,19 @@ class Rehearsal:
         log(f"nginx on {HOST}:{self.http_port} -> {self.web_ports[0]}, {self.web_ports[1]}")
 
         self.worker = Service(
-            "worker", self.worker_command(WORKER_ID), self.env, self.run_dir / "worker.log"
+            "worker",
+            self.worker_command(WORKER_ID),
+            self.env,
+            self.run_dir / "worker.log",
+            self.app_dir,
         )
         self.start_worker()
         self.stack.callback(self.worker.stop)
         log(f"outbox worker (send_emails --worker-id {WORKER_ID}) running")
         self.queue = Queue(self.database.url)
         self.stack.callback(self.queue.conn.close)
+        self.warm_page_cache()
+        self.check_cache_rules()
 
     @staticmethod
     def worker_command(worker_id: str) -> list[str]:
@@ -919,6 +1080,94 @@ class Rehearsal:
             return
         self.database.drop()
         log(f"dropped the scratch database {self.database.name}")
+
+    # --- The page cache -----------------------------------------------------------------------
+
+    def warm_page_cache(self) -> None:
+        """Read every address nginx may keep (the sitemap's pages, /sources/, the sitemap) once
+        in each encoding, as the first readers after a release would, and remember each page's
+        title for the readers' checks."""
+        sitemap = fetch_page(self.http_port, "/sitemap.xml")
+        if sitemap.status != 200:
+            raise SetupError(f"/sitemap.xml answered {sitemap.status} through nginx")
+        listed = [urlsplit(loc).path for loc in re.findall(r"<loc>([^<]+)</loc>", sitemap.text)]
+        for path in dict.fromkeys([*listed, "/sources/", "/sitemap.xml"]):
+            for encoding in ENCODINGS:
+                got = fetch_page(self.http_port, path, encoding)
+                identity = page_identity(path, got.text)
+                if got.status != 200 or not identity:
+                    raise SetupError(f"{path} ({encoding}) through nginx: {got.status}")
+                self.expected_pages.setdefault(path, identity)
+        log(
+            f"page cache: {len(self.expected_pages)} addresses read through nginx in "
+            f"{len(ENCODINGS)} encodings ({', '.join(ENCODINGS)})"
+        )
+
+    def content_page(self) -> str:
+        """The address of an English content page, from its own file in content/."""
+        for path in self.expected_pages:
+            slug = path.strip("/")
+            if re.fullmatch(r"[a-z0-9-]+", slug) and (self.content_file(slug)).is_file():
+                return path
+        raise SetupError("no content page in the sitemap")
+
+    def content_file(self, slug: str) -> Path:
+        return self.app_dir / "content" / f"{slug}.md"
+
+    def check_cache_rules(self) -> None:
+        """What nginx keeps and what it never keeps, asked of the real app through nginx."""
+        port, kept = self.http_port, {"HIT", "STALE", "UPDATING", "REVALIDATED"}
+        page = self.content_page()
+        form = fetch_page(port, "/contact/")
+        cookie = "; ".join(
+            header.split(";", 1)[0] for header in form.headers.get_all("Set-Cookie") or []
+        )
+
+        def check(label: str, path: str, wanted: Callable[[Fetched, str], bool], **kw) -> None:
+            fetch_page(port, path, **kw)  # the first may fill the cache
+            got = fetch_page(port, path, **kw)
+            cache = got.headers.get("X-Cache") or "none"
+            detail = f"{path}: {got.status}, X-Cache {cache}"
+            self.cache_checks.append((label, wanted(got, cache), detail))
+
+        def hit(got: Fetched, cache: str) -> bool:
+            return got.status == 200 and cache == "HIT"
+
+        def never(got: Fetched, cache: str) -> bool:
+            return cache not in kept
+
+        check("a content page is served from nginx's copy", page, hit, encoding="br")
+        check("/sources/ too", "/sources/", hit, encoding="gzip")
+        check("the sitemap too", "/sitemap.xml", hit)
+        check("a link with ?fbclid= finds the same copy", page + "?fbclid=x", hit, encoding="br")
+        check("a reader with the form's CSRF cookie gets it", page, hit, cookie=cookie)
+        check(
+            "kept pages tell shared caches s-maxage and stale-if-error",
+            page,
+            lambda got, cache: (
+                "s-maxage=" in (got.headers.get("Cache-Control") or "")
+                and "stale-if-error=" in (got.headers.get("Cache-Control") or "")
+            ),
+        )
+        check(
+            "the question form is never kept (it sets a cookie)",
+            "/contact/",
+            lambda got, cache: never(got, cache) and bool(got.headers.get("Set-Cookie")),
+        )
+        check("its confirmation page is never kept", "/contact/thank-you/", never)
+        check("search results are never kept", "/search/?q=melanoma", never)
+        check("page feedback is never kept", "/feedback/", never)
+        check("the admin is never kept", "/admin/login/", never)
+        check(
+            "an address that is not a page (404) is never kept",
+            "/no-such-page-in-the-rehearsal/",
+            lambda got, cache: got.status == 404 and never(got, cache),
+        )
+        failed = [label for label, ok, _detail in self.cache_checks if not ok]
+        log(
+            f"cache rules: {len(self.cache_checks) - len(failed)} of {len(self.cache_checks)} hold"
+            + (f"; FAILED: {'; '.join(failed)}" if failed else "")
+        )
 
     # --- Faults -------------------------------------------------------------------------------
 
@@ -991,17 +1240,163 @@ class Rehearsal:
         )
         self.fault(f"worker restarted{note}")
 
+    def kill_all_webs(self) -> None:
+        """Every app server at once, under load. A few visitors load the form first; each sends
+        it while the servers are down (it must be turned away with the calm page) and again
+        once they are back (it must be accepted)."""
+        rng = random.Random(f"{self.run_tag}-held")
+        self.held = []
+        for _ in range(OUTAGE_POSTERS):
+            visitor = Visitor(self.http_port)
+            with contextlib.suppress(OSError, http.client.HTTPException, NotSent):
+                page = visitor.request("GET", "/contact/")
+                token = form_value(page.body, "csrfmiddlewaretoken")
+                stamp = form_value(page.body, "form_stamp")
+                if page.status == 200 and token and stamp is not None:
+                    number = next(self.load.numbers)
+                    data = self.load.form_data(number, rng) | {
+                        "csrfmiddlewaretoken": token,
+                        "form_stamp": stamp,
+                        "send": "Send question",
+                    }
+                    submission = Submission(number=number, email=data["email"])
+                    self.held.append(HeldQuestion(visitor, submission, urlencode(data)))
+                    self.load.stats.count("submissions attempted")
+        for web in self.webs:
+            web.kill()
+        killed = time.monotonic()
+        self.all_down = (killed, killed + self.args.all_down)
+        self.fault(
+            f"SIGKILL web1 and web2: no app server at all for {self.args.all_down:g} s; "
+            f"{len(self.held)} visitors hold a loaded form"
+        )
+        thread = threading.Thread(target=self.send_held_questions, args=(killed,), daemon=True)
+        self.poster_threads.append(thread)
+        thread.start()
+
+    def send_held_questions(self, killed: float) -> None:
+        spacing = self.args.all_down / (len(self.held) + 1)
+        for index, held in enumerate(self.held, start=1):
+            wait_until(killed + spacing * index)
+            try:
+                response = held.visitor.request("POST", "/contact/", held.body)
+            except (OSError, http.client.HTTPException, NotSent) as error:
+                held.during = f"no answer ({type(error).__name__})"
+                continue
+            calm = response.status == 503 and CALM_PAGE_TEXT in response.body
+            reached = response.headers.get("X-Upstream-Reached", "-")
+            held.during = (
+                f"{response.status}{' calm page' if calm else ''}, X-Upstream-Reached {reached}"
+            )
+            held.turned_away = calm and reached == "no"
+
+    def restart_all_webs(self) -> None:
+        killed = self.all_down[0] if self.all_down else time.monotonic()
+        wait_until(killed + self.args.all_down)
+        for web in self.webs:
+            web.start()
+        for web, port in zip(self.webs, self.web_ports, strict=True):
+            wait_healthy(port, web)
+        back = time.monotonic()
+        self.all_down = (killed, back)
+        self.fault(
+            "restarted web1 and web2 (as systemd's Restart=always would); healthy after "
+            f"{back - killed - self.args.all_down:.1f} s"
+        )
+        thread = threading.Thread(target=self.send_held_again, args=(back,), daemon=True)
+        self.poster_threads.append(thread)
+        thread.start()
+
+    def send_held_again(self, back: float) -> None:
+        """Each turned-away visitor sends the same form again, until nginx hands it to an app
+        server (it tries them again within fail_timeout, 5 s) or 30 s have passed."""
+        self.poster_threads[0].join(timeout=60)
+        for held in self.held:
+            while time.monotonic() < back + 30:
+                try:
+                    response = held.visitor.request("POST", "/contact/", held.body)
+                except (OSError, http.client.HTTPException, NotSent):
+                    time.sleep(0.5)
+                    continue
+                if response.headers.get("X-Upstream-Reached") == "no":
+                    time.sleep(0.5)  # nginx has not tried the app servers again yet
+                    continue
+                if response.status == 302:
+                    held.accepted_after = time.monotonic() - back
+                    self.load.accepted(
+                        held.visitor, held.submission, response.headers.get("Location", "")
+                    )
+                break
+
+    def deploy(self) -> None:
+        """A release: a sentence added to a content page and a mark to the base template, in
+        the release's folder; then each gunicorn instance reloaded with SIGHUP (what
+        `systemctl reload tilsite-web@PORT` sends: new workers start on the new files, the old
+        ones finish what they hold). Then every kept page is read through nginx, in each
+        encoding, until all show the new version."""
+        marker = "".join(random.Random(self.run_tag).choices(string.ascii_lowercase, k=12))
+        changed = self.content_page()
+        content_file = self.content_file(changed.strip("/"))
+        with content_file.open("a", encoding="utf-8") as handle:
+            handle.write(f"\n\nRelease check {marker}.\n")
+        template = self.app_dir / "templates" / "base.html"
+        comment = f"<!-- release {marker} -->"
+        template.write_text(template.read_text().replace("</body>", f"{comment}\n</body>", 1))
+        for web in self.webs:
+            if web.process is not None:
+                os.kill(web.process.pid, signal.SIGHUP)
+        reloaded = time.monotonic()
+        self.fault(
+            f"deploy: content/{content_file.name} and templates/base.html changed, web1 and "
+            f"web2 reloaded (SIGHUP)"
+        )
+        pending = {
+            (path, encoding)
+            for path in self.expected_pages
+            if path.endswith("/")  # pages; the sitemap has no template
+            for encoding in ENCODINGS
+        }
+        total, seen = len(pending), {}
+        while pending and time.monotonic() < reloaded + DEPLOY_PROMISE_SECONDS + 15:
+            for path, encoding in sorted(pending):
+                with contextlib.suppress(OSError, EOFError, http.client.HTTPException):
+                    got = fetch_page(self.http_port, path, encoding)
+                    new = comment in got.text and (
+                        path != changed or f"Release check {marker}" in got.text
+                    )
+                    if got.status == 200 and new:
+                        seen[(path, encoding)] = time.monotonic() - reloaded
+                        pending.discard((path, encoding))
+            time.sleep(0.2)
+        self.deploy_result = {
+            "changed": changed,
+            "changed_after": max(
+                (at for (path, _e), at in seen.items() if path == changed), default=None
+            ),
+            "all_after": max(seen.values()) if not pending else None,
+            "new": len(seen),
+            "total": total,
+        }
+        self.fault(
+            f"deploy: {len(seen)} of {total} page versions new through nginx"
+            + (f", the last after {max(seen.values()):.1f} s" if seen else "")
+        )
+
     # --- Running ------------------------------------------------------------------------------
 
     def schedule(self) -> list[tuple[float, str, Callable[[], None]]]:
         d = self.args.duration
+        all_down = 0.52 * d
         events = [
-            (0.15 * d, "kill web1", self.kill_web),
-            (0.15 * d + self.args.web_down, "restart web1", self.restart_web),
-            (0.35 * d, "stop mail", self.stop_mail),
-            (0.35 * d + self.args.mail_outage, "start mail", self.start_mail),
-            (0.70 * d, "kill worker", self.kill_worker),
-            (0.70 * d + 3, "restart worker", self.restart_worker),
+            (0.10 * d, "kill web1", self.kill_web),
+            (0.10 * d + self.args.web_down, "restart web1", self.restart_web),
+            (0.24 * d, "stop mail", self.stop_mail),
+            (0.24 * d + self.args.mail_outage, "start mail", self.start_mail),
+            (0.42 * d, "kill worker", self.kill_worker),
+            (0.42 * d + 3, "restart worker", self.restart_worker),
+            (all_down, "kill every web", self.kill_all_webs),
+            (all_down + self.args.all_down, "restart every web", self.restart_all_webs),
+            (all_down + self.args.all_down + 12, "deploy", self.deploy),
         ]
         return sorted(events, key=lambda event: event[0])
 
@@ -1021,12 +1416,15 @@ class Rehearsal:
     def run_load(self) -> None:
         self.load = Load(self.http_port, self.args.clients, self.args.rate, self.run_tag)
         self.stack.callback(self.load.stop)
+        self.readers = Readers(self.http_port, self.expected_pages)
+        self.stack.callback(self.readers.stop)
         log(
-            f"load: {self.args.clients} clients, about {self.args.rate:g} questions/s, "
-            f"for {self.args.duration:g} s"
+            f"load: {self.args.clients} clients, about {self.args.rate:g} questions/s, and "
+            f"{self.readers.thread_count} readers of the kept pages, for {self.args.duration:g} s"
         )
         self.load_started = time.monotonic()
         self.load.start()
+        self.readers.start()
         events = self.schedule()
         last_progress = 0.0
         while (elapsed := time.monotonic() - self.load_started) < self.args.duration or events:
@@ -1038,7 +1436,10 @@ class Rehearsal:
             if elapsed >= self.args.duration and not events:
                 break
             time.sleep(0.05)
+        for thread in self.poster_threads:
+            thread.join(timeout=60)
         self.load.stop()
+        self.readers.stop()
         log("load stopped")
 
     def drain(self) -> float:
@@ -1069,23 +1470,33 @@ class Rehearsal:
     # --- Counting -----------------------------------------------------------------------------
 
     def nginx_failovers(self) -> Counter:
-        """From nginx's access log: requests passed on to the other instance, and its 50x."""
+        """From nginx's access log: requests passed on to the other instance, pages served from
+        nginx's copy with no app server answering, and nginx's own pages."""
         seen: Counter = Counter()
         path = self.run_dir / "nginx" / "logs" / "nginx-access.log"
         pattern = re.compile(
-            r'"(\w+) [^"]*" (\d{3}) .* upstream=(.*) upstream_status=(.*) upstream_sent='
+            r'"(\w+) ([^"]*)" (\d{3}) .* upstream=(.*) upstream_status=(.*) upstream_sent=.*'
+            r" cache=(\S*)$"
         )
         for line in path.read_text().splitlines() if path.exists() else []:
             match = pattern.search(line)
             if not match:
                 continue
-            method, status, upstreams, statuses = match.groups()
-            if "," in upstreams:
+            method, address, status, upstreams, statuses, cache = match.groups()
+            if cache == "STALE":
+                seen[f"{method} answered {status} from nginx's copy, no app server answering"] += 1
+            elif status == "503" and re.search(r"\b50[24]\b", statuses):
+                page = "the calm page" if address == "/contact/" else "the try-again page"
+                seen[
+                    f"{method} {address if address == '/contact/' else '(other)'} answered "
+                    f"503 with {page} by nginx"
+                ] += 1
+            elif "," in upstreams:
                 seen[
                     f"{method} passed on to the other instance ({statuses}), answered {status}"
                 ] += 1
             elif status in ("502", "504"):
-                seen[f"{method} answered {status} by nginx ({statuses})"] += 1
+                seen[f"{method} answered a bare {status} by nginx ({statuses})"] += 1
         return seen
 
     def tally(self, drain_seconds: float) -> bool:
@@ -1153,6 +1564,29 @@ class Rehearsal:
         retried = sum(1 for key in expected if deliveries.get(key, ("", 0))[1] > 1)
         not_recorded = [key for key in delivered if deliveries.get(key, ("",))[0] != "sent"]
 
+        # The page cache, the outage of every app server, the deploy.
+        reads = self.readers.between(0, float("inf"))
+        wrong_reads = [read for read in reads if not read.right]
+        down_from, down_to = self.all_down or (0.0, 0.0)
+        during = self.readers.between(down_from, down_to)
+        during_right = [read for read in during if read.right]
+        during_cache = Counter(read.cache for read in during)
+        after = [read for read in self.readers.between(down_to, float("inf")) if read.right]
+        fresh_again = next(
+            (read.at - down_to for read in after if read.cache not in ("STALE", "UPDATING")), None
+        )
+        turned_away_held = [h for h in self.held if h.turned_away]
+        turned_away_main = sum(
+            v for k, v in stats.counts.items() if k.startswith("POST turned away by the calm page")
+        )
+        turned_away_stored = [s for s in stats.turned_away if s.email.lower() in by_email]
+        held_accepted = [h for h in self.held if h.accepted_after is not None]
+        bare_errors = sum(v for k, v in stats.counts.items() if re.search(r"\b50[24]\b", k)) + sum(
+            1 for read in reads if read.status in (502, 504)
+        )
+        deploy = self.deploy_result
+        failed_rules = [(label, detail) for label, ok, detail in self.cache_checks if not ok]
+
         counts = stats.counts
         posts = sorted(stats.post_seconds)
         p50 = posts[len(posts) // 2] if posts else 0
@@ -1195,9 +1629,61 @@ class Rehearsal:
             ("POST latency p50 / p95 (s)", f"{p50:.3f} / {p95:.3f}"),
             ("Drain after the load (s)", f"{drain_seconds:.1f}"),
         ]
-        width = max(len(label) for label, _ in table)
+
+        def seconds(value: float | None) -> str:
+            return "never" if value is None else f"{value:.1f}"
+
+        cache_table = [
+            (
+                "Cache rules that hold (what is kept, what never is)",
+                f"{len(self.cache_checks) - len(failed_rules)}/{len(self.cache_checks)}",
+            ),
+            ("Page requests by the readers (all run)", len(reads)),
+            ("  not answered with the page asked for", len(wrong_reads)),
+            (
+                "  answered in more than 1 s / the slowest (s)",
+                f"{sum(1 for read in reads if read.seconds > 1)} / "
+                f"{max((read.seconds for read in reads), default=0):.1f}",
+            ),
+            (
+                f"While no app server was up ({down_to - down_from:.0f} s): page requests",
+                len(during),
+            ),
+            ("  answered 200 with the page asked for", len(during_right)),
+            (
+                "  served from nginx's copy (STALE / HIT / UPDATING)",
+                f"{during_cache['STALE']} / {during_cache['HIT']} / {during_cache['UPDATING']}",
+            ),
+            (
+                "  GET /contact/: the calm page",
+                counts["GET /contact/: the calm page (no app server answered)"],
+            ),
+            ("  questions sent by visitors holding a form", len(self.held)),
+            ("    turned away with the calm page (app never saw them)", len(turned_away_held)),
+            ("    sent again after the outage and accepted", len(held_accepted)),
+            ("  other POSTs turned away with the calm page", turned_away_main),
+            ("  turned-away questions stored anyway", len(turned_away_stored)),
+            ("Bare 502/504 answers seen by any client", bare_errors),
+            (
+                "Recovery after the servers were back (s): question accepted",
+                seconds(min((h.accepted_after for h in held_accepted), default=None)),
+            ),
+            ("  page from a live app server again", seconds(fresh_again)),
+            (
+                f"Deploy: {deploy.get('changed', '?')} shows the new text after (s)",
+                seconds(deploy.get("changed_after")),
+            ),
+            (
+                f"  all {deploy.get('total', 0)} page versions new after (s), promise "
+                f"{DEPLOY_PROMISE_SECONDS}",
+                seconds(deploy.get("all_after")),
+            ),
+        ]
+        width = max(len(label) for label, _ in table + cache_table)
         lines = ["", "=" * (width + 12), "PRODUCTION REHEARSAL SUMMARY", "=" * (width + 12)]
         lines += [f"{label:<{width}}  {value:>8}" for label, value in table]
+        lines += ["", "Pages through nginx (the page cache, every app server down, a deploy):"]
+        lines += [f"{label:<{width}}  {value:>8}" for label, value in cache_table]
         lines += ["", "Faults injected (offset from the start of the load, wall clock):"]
         lines += [f"  +{f.at:5.1f}s  {f.wall}  {f.what}" for f in self.faults]
         if self.killed_task:
@@ -1216,6 +1702,32 @@ class Rehearsal:
         if other:
             lines += ["", "Client events:"]
             lines += [f"  {v:6d}  {k}" for k, v in sorted(other.items())]
+        if self.cache_checks:
+            lines += ["", "Cache rules (two requests each, through nginx):"]
+            lines += [
+                f"  {'ok  ' if ok else 'FAIL'}  {label}: {detail}"
+                for label, ok, detail in self.cache_checks
+            ]
+        if self.held:
+            lines += ["", "Visitors holding a form when every app server went down:"]
+            lines += [
+                f"  {h.submission.email.split('@')[0]}: "
+                f"during the outage {h.during or 'not sent'}; "
+                + (
+                    f"accepted {h.accepted_after:.1f} s after the servers were back"
+                    if h.accepted_after is not None
+                    else "NOT accepted afterwards"
+                )
+                for h in self.held
+            ]
+        if wrong_reads:
+            lines += ["", "Page requests not answered with the page asked for:"]
+            lines += [
+                f"  +{read.at - self.load_started:5.1f}s  {read.path} ({read.encoding}): "
+                f"{read.status or 'no answer'} after {read.seconds:.1f} s, X-Cache {read.cache}, "
+                f"found {read.found!r}"
+                for read in wrong_reads[:20]
+            ]
         for title, keys in (
             ("Missing (accepted, not stored)", [s.reference for s in missing]),
             ("Lost emails", [f"{r} {k}: db {deliveries.get((r, k))}" for r, k in lost]),
@@ -1242,6 +1754,24 @@ class Rehearsal:
             problems.append(f"{len(unstable_ids)} email(s) resent with a new Message-ID")
         if wrong_recipient:
             problems.append(f"{len(wrong_recipient)} acknowledgement(s) to a wrong address")
+        if failed_rules:
+            problems.append(f"{len(failed_rules)} cache rule(s) broken")
+        if wrong_reads:
+            problems.append(f"{len(wrong_reads)} page request(s) not answered with the page")
+        if not during:
+            problems.append("no page was read while every app server was down")
+        if len(turned_away_held) != len(self.held) or not self.held:
+            problems.append("a question sent with no app server up was not turned away kindly")
+        if len(held_accepted) != len(self.held):
+            problems.append("a turned-away question was not accepted once the servers were back")
+        if turned_away_stored:
+            problems.append(f"{len(turned_away_stored)} turned-away question(s) stored")
+        if bare_errors:
+            problems.append(f"{bare_errors} bare 502/504 answer(s)")
+        if deploy.get("all_after") is None or deploy["all_after"] > DEPLOY_PROMISE_SECONDS:
+            problems.append(
+                f"the deploy did not show on every page within {DEPLOY_PROMISE_SECONDS} s"
+            )
         lines.append("")
         lines.append(
             "RESULT: " + ("PASS, nothing lost" if not problems else "FAIL: " + "; ".join(problems))
@@ -1256,7 +1786,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Stand the production shape up on loopback, inject faults, count.",
     )
-    parser.add_argument("--duration", type=float, default=75, help="seconds of load (75)")
+    parser.add_argument("--duration", type=float, default=100, help="seconds of load (100)")
     parser.add_argument("--rate", type=float, default=8, help="questions per second (8)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent visitors (4)")
     parser.add_argument(
@@ -1268,6 +1798,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--mail-outage", type=float, default=15, help="seconds the mail server is down (15)"
+    )
+    parser.add_argument(
+        "--all-down",
+        type=float,
+        default=20,
+        help="seconds every gunicorn instance stays down (20): pages from nginx's copy, "
+        "questions turned away with the calm page",
     )
     parser.add_argument(
         "--drain-timeout", type=float, default=150, help="longest wait for the queue (150)"
@@ -1285,8 +1822,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "was sending must expire (INQUIRY_STALLED_SEND_SECONDS, 10 s here) before it is sent",
     )
     args = parser.parse_args(argv)
-    if args.duration < 20 or args.rate <= 0 or args.clients < 1:
-        parser.error("need --duration >= 20, --rate > 0 and --clients >= 1")
+    if args.duration < 60 or args.rate <= 0 or args.clients < 1 or args.all_down < 5:
+        parser.error("need --duration >= 60, --rate > 0, --clients >= 1 and --all-down >= 5")
     host = urlsplit(args.pg_url).hostname
     if host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--pg-url must point at a loopback address")

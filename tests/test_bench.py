@@ -69,7 +69,8 @@ def test_scan_page_finds_form_values_stylesheets_scripts_and_fonts():
     scan = scan_page(
         '<link rel="stylesheet" href="/s.css"><link rel="icon" href="/i.svg">'
         '<link rel="preload" as="font" href="/f.woff2"><script src="/a.js" defer></script>'
-        '<script>inline()</script><form><input type="hidden" name="form_stamp" value="a:b&amp;c">'
+        '<script>inline()</script><script type="application/ld+json">{}</script>'
+        '<form><input type="hidden" name="form_stamp" value="a:b&amp;c">'
         '<input name="csrfmiddlewaretoken" value="tok"><textarea name="question"></textarea>'
     )
     assert scan.stylesheets == ["/s.css"]
@@ -144,3 +145,68 @@ def test_question_data_is_valid_for_the_form():
         data = question_data(rng)
         form = InquiryForm(data | {"came_from": "/", "form_stamp": "x"})
         assert form.is_valid(), form.errors
+
+
+def test_through_nginx_the_same_pages_against_nginx_serving_the_stylesheet():
+    from bench.run import PageRun, nginx_pages
+
+    direct = [
+        PageRun("static CSS (whitenoise)", "/static/css/site.0123456789ab.css", False),
+        PageRun("home page", "/", True),
+        PageRun("sources", "/sources/", False),
+        PageRun("question form (GET)", "/contact/", False),
+    ]
+    through = nginx_pages(direct)
+    # The reference first; the form left out (nginx never keeps it); fresh runs, not copies.
+    assert [(page.name, page.path) for page in through] == [
+        ("static CSS (nginx, from disk)", "/static/css/site.0123456789ab.css"),
+        ("home page", "/"),
+        ("sources", "/sources/"),
+    ]
+    assert all(page.wrk is None and page is not direct[1] for page in through)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "p99_ms", "errors", "cache", "mark"),
+    [
+        (0.8, 1.2, 0, "HIT", "met"),
+        (0.5, 9.9, 0, "HIT", "met"),
+        (0.49, 1.0, 0, "HIT", "MISSED"),
+        (0.9, 10.0, 0, "HIT", "MISSED"),
+        (0.9, 1.0, 1, "HIT", "MISSED"),
+        (0.9, 1.0, 0, "MISS", "MISSED"),  # not served from nginx's copy
+    ],
+)
+def test_nginx_target_is_half_the_static_rate_p99_under_10_ms_no_errors(
+    ratio, p99_ms, errors, cache, mark
+):
+    from bench.lib import WrkResult
+    from bench.run import PageRun, Report, targets
+
+    page = PageRun("home page", "/", True, ratio=ratio, cache_status=cache)
+    page.wrk = WrkResult(1000, 10.0, 100.0, 0.5, p99_ms, non_2xx_3xx=errors)
+    report = Report({}, {}, [], [], {}, {}, [], nginx_pages=[page])
+    (row,) = targets(report)
+    assert row[0].startswith("/ through nginx")
+    assert row[2] == mark
+
+
+def test_local_nginx_config_fills_every_placeholder():
+    from deploy import localnginx
+
+    values = {
+        "PREFIX": "/tmp/prefix",
+        "DEPLOY_DIR": "/srv/app/deploy",
+        "MIME_TYPES": "/etc/nginx/mime.types",
+        "STATIC_ROOT": "/srv/app/staticfiles",
+        "HTTP_PORT": "8080",
+        "WEB1_PORT": "8001",
+        "WEB2_PORT": "8002",
+    }
+    config = localnginx.render_config(values)
+    assert not localnginx.PLACEHOLDER.search(config)
+    assert "proxy_cache_path /tmp/prefix/cache " in config
+    assert "include /srv/app/deploy/nginx/tilsite-server.conf;" in config
+    assert "server 127.0.0.1:8002 " in config
+    with pytest.raises(localnginx.NginxError, match="HTTP_PORT"):
+        localnginx.render_config({k: v for k, v in values.items() if k != "HTTP_PORT"})
