@@ -273,7 +273,8 @@ def test_hostile_values_never_cause_a_server_error(client, settings, vote_data, 
     comment_data.setdefault("t", make_comment_token(1, "steps"))
     response = client.post(COMMENT, comment_data, headers=SAME_ORIGIN)
     assert response.status_code in {200, 302, 400}
-    assert not Feedback.objects.filter(comment__contains="\x00").exists()
+    # (Checked in Python: PostgreSQL refuses a NUL even inside a query's parameter.)
+    assert not any("\x00" in text for text in Feedback.objects.values_list("comment", flat=True))
 
 
 @pytest.mark.parametrize(
