@@ -20,7 +20,7 @@ help:
 	@echo "make test       install what the tests need and run the whole suite"
 	@echo "make superuser  create a staff account for the admin"
 	@echo "make lint       ruff check and format check"
-	@echo "make typecheck  mypy with django-stubs on tilsite, citations and inquiries"
+	@echo "make typecheck  mypy with django-stubs on the project's apps"
 	@echo "make rehearsal  production rehearsal: nginx, 2 gunicorns, worker, faults; see README"
 	@echo "make bench      load benchmark (wrk, gunicorn, production settings); see README"
 
@@ -81,7 +81,7 @@ lint: install
 	$(VENV)/ruff format --check .
 
 typecheck: install
-	$(VENV)/mypy tilsite citations inquiries
+	$(VENV)/mypy tilsite citations inquiries search feedback stewardship
 
 format: install
 	$(VENV)/ruff format .

@@ -13,8 +13,7 @@ from html.parser import HTMLParser
 
 from tilsite.pages import Page, PageRegistry
 
-GLOSSARY_SLUG = "glossary"
-GLOSSARY_SECTION = "Glossary"
+GLOSSARY_SLUG = "glossary"  # in another language, the page whose translation_of is this
 # A paragraph found on this many pages or more is a shared block (the warning signs, included
 # in most pages): it is indexed in a column of its own that weighs little, so that it does not
 # make every page look like an answer to "chills".
@@ -68,10 +67,13 @@ class GlossaryEntry:
     id: str
     term: str
     definition: str
+    page_url: str = f"/{GLOSSARY_SLUG}/"
+    # Other ways to write the term, from the glossary ("also" forms, plural or singular).
+    forms: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
-        return f"/{GLOSSARY_SLUG}/#{self.id}"
+        return f"{self.page_url}#{self.id}"
 
 
 @dataclass
@@ -149,13 +151,20 @@ def segments(html: str) -> list[_Segment]:
     return parser.segments
 
 
-def glossary_entries(parts: list[_Segment]) -> list[GlossaryEntry]:
+def is_glossary(page: Page) -> bool:
+    return GLOSSARY_SLUG in {page.slug, page.translation_of}
+
+
+def glossary_entries(page: Page, parts: list[_Segment]) -> list[GlossaryEntry]:
     """The glossary page's definition list: each term (with its id) and its definition."""
+    forms = {term.anchor: term.forms for term in page.glossary_terms}
     entries: list[GlossaryEntry] = []
     pending: GlossaryEntry | None = None
     for segment in parts:
         if segment.kind == "term" and segment.id:
-            pending = GlossaryEntry(segment.id, segment.text, "")
+            pending = GlossaryEntry(
+                segment.id, segment.text, "", page.url, tuple(forms.get(segment.id, ()))
+            )
             entries.append(pending)
         elif segment.kind == "definition" and pending is not None:
             pending.definition = f"{pending.definition} {segment.text}".strip()
@@ -175,17 +184,19 @@ def build_documents(registry: PageRegistry) -> tuple[list[Document], list[Glossa
     )
     documents = []
     entries: list[GlossaryEntry] = []
+    glossary_title = ""
     for slug, page in registry.pages.items():
         document = _page_document(page, page_segments[slug], seen_on)
         documents.append(document)
-        if slug == GLOSSARY_SLUG:
-            entries = glossary_entries(page_segments[slug])
+        if is_glossary(page):
+            entries = glossary_entries(page, page_segments[slug])
+            glossary_title = page.menu_title
     for entry in entries:
         documents.append(
             Document(
                 url=entry.url,
                 title=entry.term,
-                section=GLOSSARY_SECTION,
+                section=glossary_title,  # "Glossary", or the glossary's title in its language
                 body=entry.definition,
                 is_glossary_entry=True,
                 passages=[Passage(entry.definition)],
@@ -217,7 +228,7 @@ def _page_document(page: Page, parts: list[_Segment], seen_on: Counter) -> Docum
                 document.headings.append(heading)
                 section = []
                 sections.append((heading, section))
-        elif segment.kind in {"term", "definition"} and page.slug == GLOSSARY_SLUG:
+        elif segment.kind in {"term", "definition"} and is_glossary(page):
             continue  # each entry is a document of its own
         else:
             body.append(segment.text)

@@ -1,9 +1,10 @@
 """The site search: an SQLite FTS5 index in memory, built from the rendered pages.
 
-`get_index()` returns the index of the current page registry, built once (at start-up, by
-SearchConfig.ready) and built again only when the registry is (a content change with
-CONTENT_RELOAD on). A search is a few FTS5 queries on a table of about a hundred rows, with
-no database round trip: well under a millisecond for most queries.
+`get_index()` returns the index of the active language's page registry (English at /search/,
+Spanish at /es/search/), built once (the default language's at start-up, by
+SearchConfig.ready; another on its first search) and built again only when its registry is
+(a content change with CONTENT_RELOAD on). A search is a few FTS5 queries on a table of
+about a hundred rows, with no database round trip: well under a millisecond for most queries.
 
 How a query is read (`SearchIndex.search`):
 
@@ -32,6 +33,7 @@ import unicodedata
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from rapidfuzz import process
@@ -44,9 +46,10 @@ from search.documents import (
     GlossaryEntry,
     Passage,
     build_documents,
+    is_glossary,
 )
-from search.language import LANGUAGES, Language
-from tilsite.pages import PageRegistry, get_registry
+from search.language import Language, for_code
+from tilsite.pages import PageRegistry, content_language, get_registry
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 12
@@ -92,12 +95,10 @@ def clean_query(text: str) -> str:
     return " ".join(text.split())[:MAX_QUERY_LENGTH].strip()
 
 
-def singular(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+def fold(word: str) -> str:
+    """Lower case without accents, as FTS5's tokenizer compares words ("Infusión" = "infusion")."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def _phrase(text: str) -> str:
@@ -176,8 +177,9 @@ class SearchIndex:
             f"CREATE VIRTUAL TABLE search USING fts5({', '.join(COLUMNS)}, "
             f"tokenize = '{language.tokenizer}')"
         )
+        columns = ", ".join(COLUMNS)
         self._db.executemany(
-            f"INSERT INTO search (rowid, {', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            f"INSERT INTO search (rowid, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             [
                 (
                     rowid,
@@ -221,6 +223,9 @@ class SearchIndex:
         # Rendered results pages by query, kept by the view and dropped with this index: a
         # results page is the same for everyone who asks the same thing.
         self.rendered = LruCache(RENDERED_PAGES_KEPT)
+        self.glossary_url = next(
+            (page.url for page in registry.pages.values() if is_glossary(page)), ""
+        )
         self._glossary_rows = {
             doc.url: rowid for rowid, doc in enumerate(self.documents) if doc.is_glossary_entry
         }
@@ -228,6 +233,8 @@ class SearchIndex:
     # --- Building -----------------------------------------------------------------------
 
     def _count_words(self) -> Counter:
+        """How often each word is on the site, accents folded; `self._written` keeps the way
+        each folded word is most often written, to show in a correction."""
         words: Counter = Counter()
         for doc in self.documents:
             text = " ".join(
@@ -239,7 +246,12 @@ class SearchIndex:
                 parts = WORD_PARTS.findall(word)
                 if len(parts) > 1:
                     words.update(parts)
-        return words
+        folded: Counter = Counter()
+        self._written: dict[str, str] = {}
+        for word, count in words.most_common():
+            folded[fold(word)] += count
+            self._written.setdefault(fold(word), word)
+        return folded
 
     def _key(self, text: str) -> tuple[str, ...]:
         """A phrase reduced for comparison: British spelling, singular, no punctuation, letters
@@ -247,15 +259,19 @@ class SearchIndex:
         parts: list[str] = []
         for part in WORD_PARTS.findall(text.lower()):
             split = LETTERS_THEN_DIGITS.match(part)
-            parts.extend(g for g in split.groups() if g) if split else parts.append(part)
-        return tuple(singular(self._site_spelling(part)) for part in parts)
+            if split:
+                parts.extend(group for group in split.groups() if group)
+            else:
+                parts.append(part)
+        base_form = self.language.base_form
+        return tuple(base_form(fold(self._site_spelling(part))) for part in parts)
 
     def _site_spelling(self, word: str) -> str:
         """The site's usual spelling of a word: of its spellings, the most frequent here."""
         if len(word) < MIN_VARIANT_LENGTH or not word.isalpha():
             return word
         spellings = {word} | self.language.spelling_variants(word)
-        return min(spellings, key=lambda w: (-self.vocabulary[w], w != word, w))
+        return min(spellings, key=lambda w: (-self.vocabulary[fold(w)], w != word, w))
 
     def _synonym_keys(self) -> dict[tuple[str, ...], tuple[str, ...]]:
         keys = {}
@@ -268,7 +284,7 @@ class SearchIndex:
         """Each glossary entry under its term, and under each half of "Term (other name)"."""
         keys: dict[tuple[str, ...], GlossaryEntry] = {}
         for entry in self.glossary:
-            names = [entry.term, *re.split(r"\s*[()]\s*", entry.term)]
+            names = [entry.term, *re.split(r"\s*[()]\s*", entry.term), *entry.forms]
             for name in names:
                 key = self._key(name)
                 if key:
@@ -278,6 +294,8 @@ class SearchIndex:
     # --- Reading a query --------------------------------------------------------------------
 
     def terms(self, query: str) -> list[Term]:
+        """The query's terms: the longest run of words that is a synonym first, else a word
+        with its other spellings; common words left out."""
         words = [w[:MAX_WORD_LENGTH] for w in WORD.findall(query.lower())][:MAX_WORDS]
         keys = [self._key(word) for word in words]
         terms: list[Term] = []
@@ -304,7 +322,9 @@ class SearchIndex:
     def _variants(self, word: str) -> set[str]:
         variants = set()
         if len(word) >= MIN_VARIANT_LENGTH and word.isalpha():
-            variants |= {v for v in self.language.spelling_variants(word) if v in self.vocabulary}
+            variants |= {
+                v for v in self.language.spelling_variants(word) if fold(v) in self.vocabulary
+            }
         parts = WORD_PARTS.findall(word)
         if len(parts) > 1 and any(p.isdigit() for p in parts):
             variants.add("".join(parts))  # IL-2 -> IL2
@@ -429,7 +449,7 @@ class SearchIndex:
             if not term.correctable or len(term.typed) < MIN_CORRECTABLE_LENGTH:
                 return None
             candidates = process.extract(
-                term.typed,
+                fold(term.typed),
                 self._spelling_words,
                 scorer=OSA.distance,
                 score_cutoff=max_edit_distance(term.typed),
@@ -446,7 +466,7 @@ class SearchIndex:
                 clear = clear and (
                     best[0] < runner_up[0] or -best[1] >= CLEAR_FREQUENCY_RATIO * -runner_up[1]
                 )
-            replacements[term.typed] = best[2]
+            replacements[term.typed] = self._written.get(best[2], best[2])
         if not replacements:
             return None
         text = query
@@ -517,14 +537,16 @@ _indexes: dict[str, SearchIndex] = {}
 _lock = threading.Lock()
 
 
-def get_index(language: str = "en") -> SearchIndex:
-    """The index of the current page registry, built again only when the registry is."""
-    registry = get_registry()
-    index = _indexes.get(language)
+def get_index(language: str | None = None) -> SearchIndex:
+    """The index of a site language's pages (by default the active language's), built once
+    for each page registry: again only when the registry is rebuilt."""
+    code = content_language(language or translation.get_language())
+    registry = get_registry(code)
+    index = _indexes.get(code)
     if index is not None and index.registry is registry:
         return index
     with _lock:
-        index = _indexes.get(language)
+        index = _indexes.get(code)
         if index is None or index.registry is not registry:
-            index = _indexes[language] = SearchIndex(registry, LANGUAGES[language])
+            index = _indexes[code] = SearchIndex(registry, for_code(code))
         return index

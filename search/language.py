@@ -1,14 +1,32 @@
 """What the search knows about a language: its words to leave out, the site's synonyms, and
-spelling variants. One `Language` per language code; the site is in English only for now.
+spelling variants. One `Language` per language code (the first part of the site's language
+code: "en" for "en-gb").
 
 Synonyms and spelling variants widen a query ("tumor" also looks for "tumour"); a variant is
-only used when the site's own text has it, so that over-eager rules cost nothing. A Spanish
-edition would add a `Language("es", ...)` with its own tokenizer (FTS5 has no Spanish
-stemmer: stem with the `snowballstemmer` package before indexing) and lists.
+only used when the site's own text has it, so that over-eager rules cost nothing. FTS5 has a
+stemmer for English only (Porter): Spanish words are matched with their accents folded
+("infusion" finds "infusión") and their plural or singular found by the same variant rules
+("infusiones" finds "infusión"). A real Spanish stemmer (the `snowballstemmer` package) would
+have to stem the text before FTS5 sees it, and snippets would then show stems.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+
+def english_singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def spanish_base(word: str) -> str:
+    """A Spanish word without its plural or final vowel, so that the singular and the plural
+    meet: "pacientes" and "paciente", "infusiones" and "infusion" (accents folded)."""
+    return re.sub(r"(?:[aeiou]s|[aeiou]|s)$", "", word) if len(word) > 4 else word
 
 
 @dataclass(frozen=True)
@@ -25,6 +43,8 @@ class Language:
     spelling_rules: tuple[tuple[str, str], ...] = field(default=())
     # Whole-word spelling pairs the rules do not cover.
     spelling_pairs: tuple[tuple[str, str], ...] = field(default=())
+    # A word reduced so that its singular and plural compare equal (glossary terms, synonyms).
+    base_form: Callable[[str], str] = english_singular
 
     def spelling_variants(self, word: str) -> set[str]:
         """Other spellings of a word (American and British), not yet checked against the
@@ -103,4 +123,40 @@ ENGLISH = Language(
     ),
 )
 
-LANGUAGES = {ENGLISH.code: ENGLISH}
+SPANISH = Language(
+    code="es",
+    tokenizer="unicode61 remove_diacritics 2",
+    stopwords=frozenset(
+        """a al algo como con cual cuales cuando de del donde el en es esta este esto estos
+        ha hay la las le les lo los me mi mis para pero por que qué se si sin son su sus te tu
+        un una uno unos y ya yo""".split()  # noqa: SIM905 (words read better as text)
+    ),
+    synonyms=(
+        ("Amtagvi", "lifileucel"),
+        ("TIL", "linfocitos infiltrantes de tumor", "linfocitos infiltrantes del tumor"),
+        ("IL-2", "interleucina-2", "aldesleucina", "aldesleukin", "Proleukin"),
+        ("quimio", "quimioterapia"),
+        ("UCI", "unidad de cuidados intensivos", "cuidados intensivos"),
+        ("G-CSF", "filgrastim"),
+        ("recuentos sanguíneos bajos", "citopenia"),
+        ("pembrolizumab", "Keytruda"),
+        ("ipilimumab", "Yervoy"),
+        ("nivolumab", "Opdivo"),
+    ),
+    spelling_rules=(
+        # Plural and singular: infusiones/infusión, efectos/efecto, células/célula.
+        (r"(?<=[aeiouáéó])s$", ""),
+        (r"(?<=[^aeiouáéíóú])es$", ""),
+        (r"(?<=[aeiouáéó])$", "s"),
+        (r"(?<=[^aeiouáéíóús])$", "es"),
+    ),
+    base_form=spanish_base,
+)
+
+LANGUAGES = {language.code: language for language in (ENGLISH, SPANISH)}
+DEFAULT_LANGUAGE = ENGLISH
+
+
+def for_code(code: str) -> Language:
+    """The search language of a site language code ("en-gb" -> English); English otherwise."""
+    return LANGUAGES.get(code.split("-")[0].lower(), DEFAULT_LANGUAGE)

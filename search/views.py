@@ -1,4 +1,4 @@
-"""The search results page, /search/?q=...
+"""The search results page, /search/?q=... (and /es/search/?q=... for the Spanish pages).
 
 A plain GET form (in every page's header, and at the top of this page) that works without
 JavaScript. A results page sets no cookie and carries no token: it is the same for everyone
@@ -43,6 +43,7 @@ def search(request):
                 "outcome": outcome,
                 "query": query,
                 "max_query_length": MAX_QUERY_LENGTH,
+                "glossary_url": index.glossary_url,
                 "current_slug": "search",
             },
         )

@@ -155,15 +155,30 @@ def test_through_nginx_the_same_pages_against_nginx_serving_the_stylesheet():
         PageRun("home page", "/", True),
         PageRun("sources", "/sources/", False),
         PageRun("question form (GET)", "/contact/", False),
+        PageRun("search", "/search/?q=side+effects", False),
     ]
     through = nginx_pages(direct)
-    # The reference first; the form left out (nginx never keeps it); fresh runs, not copies.
+    # The reference first; the form and search left out (nginx never keeps them); fresh runs.
     assert [(page.name, page.path) for page in through] == [
         ("static CSS (nginx, from disk)", "/static/css/site.0123456789ab.css"),
         ("home page", "/"),
         ("sources", "/sources/"),
     ]
     assert all(page.wrk is None and page is not direct[1] for page in through)
+
+
+@pytest.mark.parametrize(
+    ("p99_ms", "errors", "mark"), [(9.0, 0, "met"), (26.0, 0, "MISSED"), (9.0, 2, "MISSED")]
+)
+def test_searches_are_held_to_25_ms_at_p99(p99_ms, errors, mark):
+    from bench.lib import WrkResult
+    from bench.run import SEARCHES, PageRun, Report, targets
+
+    page = PageRun("search", SEARCHES[0], content_page=False)
+    page.wrk = WrkResult(9000, 10.0, 900.0, 5.0, p99_ms, non_2xx_3xx=errors)
+    report = Report(machine={}, server={}, pages=[page], forms=[], rss={}, pss={}, notes=[])
+    rows = [row for row in targets(report) if row[0].startswith(SEARCHES[0])]
+    assert rows == [[f"{SEARCHES[0]}: p99 < 25 ms, no errors", rows[0][1], mark]]
 
 
 @pytest.mark.parametrize(

@@ -114,3 +114,14 @@ def test_the_search_box_fits_every_width(page, live_server, width):
         # Under the site name, as wide as the screen allows.
         assert box["y"] > name["y"] + name["height"] - 1
         assert box["width"] >= min(width - 40, 26 * 16 - 1)
+
+
+def test_the_spanish_header_box_searches_the_spanish_pages(page, live_server, axe):
+    page.goto(live_server.url + "/es/")
+    box = page.get_by_role("search").get_by_role("searchbox")
+    box.fill("efectos secundaros")
+    box.press("Enter")
+    page.wait_for_url("**/es/search/?q=efectos+secundaros")
+    assert result_titles(page)[0] == "Efectos secundarios de la terapia TIL"
+    assert page.locator(".search-definition a").get_attribute("href").startswith("/es/glosario/")
+    axe(page)

@@ -351,3 +351,13 @@ def test_error_pages_speak_the_language_of_the_address(client):
     assert '<a href="/es/">Ir a la página de inicio</a>' in spanish.text
     english = client.get("/no-such-page/")
     assert "<h1>Page not found</h1>" in english.text
+
+
+@pytest.mark.django_db
+def test_the_spanish_search_speaks_spanish(client):
+    found = client.get("/es/search/", {"q": "efectos secundaros"}).text
+    assert "Resultados para <strong>efectos secundarios</strong>." in found
+    assert "Efectos secundarios de la terapia TIL" in found
+    nothing = client.get("/es/search/", {"q": "xilofono"}).text
+    assert "No encontramos «xilofono» en este sitio." in nothing
+    assert "<h2>Qué puede probar</h2>" in nothing

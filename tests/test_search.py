@@ -5,6 +5,7 @@ import pytest
 
 from search import index as search_index
 from search.index import SearchIndex, clean_query, get_index
+from search.language import ENGLISH
 from tilsite.pages import get_registry, reset_registry
 
 GLOSSARY = """\
@@ -339,16 +340,15 @@ def test_the_index_reads_the_rendered_pages(small_site):
 
 
 def test_an_index_is_kept_per_language(small_site):
-    assert get_index("en") is get_index()
-    with pytest.raises(KeyError):
-        get_index("xx")
+    assert get_index("en-gb") is get_index() is get_index("en") is get_index("xx")
+    assert get_index().language.code == "en"
 
 
 def test_an_empty_site_has_an_index_that_finds_nothing(settings, tmp_path):
     settings.CONTENT_DIR = tmp_path / "missing"
     reset_registry()
     try:
-        index = SearchIndex(get_registry(), search_index.LANGUAGES["en"])
+        index = SearchIndex(get_registry(), ENGLISH)
         assert index.search("anything").found_nothing
     finally:
         reset_registry()
@@ -373,3 +373,48 @@ def test_a_python_without_fts5_fails_the_system_check(monkeypatch):
     monkeypatch.setattr(checks, "fts5_available", lambda: False)
     with pytest.raises(SystemCheckError, match=r"search\.E001"):
         call_command("check")
+
+
+# --- The Spanish pages ----------------------------------------------------------------------
+
+
+def test_the_spanish_pages_have_an_index_of_their_own():
+    spanish, english = get_index("es"), get_index("en-gb")
+    assert spanish is not english
+    assert spanish.language.code == "es"
+    assert all(doc.url.startswith("/es/") for doc in spanish.documents)
+    outcome = spanish.search("efectos secundarios")
+    assert urls(outcome)[0] == "/es/efectos-secundarios/"
+    assert outcome.definition is not None
+    assert outcome.definition.url == "/es/glosario/#efecto-secundario"
+
+
+@pytest.mark.parametrize(
+    ("query", "written"),
+    [("infusion", "infusión"), ("infusiones", "infusión"), ("quimio", "quimioterapia")],
+)
+def test_spanish_queries_fold_accents_and_find_plurals_and_synonyms(query, written):
+    outcome = get_index("es").search(query)
+    snippets = " ".join(str(result.snippet) for result in outcome.results).lower()
+    assert f"<mark>{written}</mark>" in snippets
+
+
+def test_a_spanish_correction_keeps_its_accents():
+    outcome = get_index("es").search("cirujia")
+    assert outcome.searched_for == "cirugía"
+
+
+@pytest.mark.django_db
+def test_searching_in_both_languages_in_turn_builds_each_index_once(client, monkeypatch):
+    client.get("/search/", {"q": "chemo"})
+    client.get("/es/search/", {"q": "quimio"})
+    built = []
+    real = search_index.SearchIndex
+    monkeypatch.setattr(search_index, "SearchIndex", lambda *a: built.append(a) or real(*a))
+    for _ in range(2):
+        assert b"/side-effects/" in client.get("/search/", {"q": "side effects"}).content
+        spanish = client.get("/es/search/", {"q": "efectos secundarios"}).content.decode()
+        assert 'href="/es/efectos-secundarios/"' in spanish
+        assert "El tratamiento" in spanish  # the section, translated
+        assert 'action="/es/search/"' in spanish
+    assert built == []
