@@ -90,6 +90,31 @@ def custom_admin_url():
 
 
 @pytest.fixture
+def smtp(settings):
+    """A real mail server (aiosmtpd) on a free loopback port, wired into the site's settings,
+    not started yet: call .start() to bring it up. Staff notifications go to staff@example.org."""
+    from aiosmtpd.controller import Controller
+
+    from tests.inquiries_helpers import Inbox, free_port
+
+    port = free_port()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+    settings.INQUIRY_NOTIFY_EMAILS = ["staff@example.org"]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    inbox.controller = controller
+    inbox.start = controller.start
+    yield inbox
+    if controller.server is not None:
+        controller.stop()
+
+
+@pytest.fixture
 def axe():
     """Call axe(page) to fail the test on any WCAG violation axe-core finds on the page."""
     from axe_playwright_python.sync_playwright import Axe

@@ -4,13 +4,12 @@ SMTP server; the person's status page shows the answer."""
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from inquiries.models import Inquiry, SavedAnswer
 from inquiries.protection import status_token
-from tests.inquiries_helpers import Inbox, free_port, reviewers_group, run_worker, stamp
+from tests.inquiries_helpers import reviewers_group, run_worker, stamp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,20 +17,9 @@ QUESTION = "My wife has her infusion next week. How long will she stay in hospit
 
 
 @pytest.fixture
-def mail_server(settings):
-    port = free_port()
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
-        }
-    }
-    settings.INQUIRY_NOTIFY_EMAILS = ["desk@example.org"]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox
-    controller.stop()
+def mail_server(smtp):
+    smtp.start()
+    return smtp
 
 
 @pytest.fixture

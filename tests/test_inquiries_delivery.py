@@ -2,41 +2,18 @@
 nothing arrives twice."""
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.urls import reverse
 from django.utils import timezone
 
 from inquiries.models import EmailDelivery, Inquiry
 from tests.inquiries_helpers import (
-    Inbox,
     form_data,
-    free_port,
     make_due_now,
     pending_emails,
     run_worker,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def smtp(settings):
-    """A mail server on a free loopback port, not started yet: call .start() to bring it up."""
-    port = free_port()
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
-        }
-    }
-    settings.INQUIRY_NOTIFY_EMAILS = ["staff@example.org"]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    inbox.controller = controller
-    inbox.start = controller.start
-    yield inbox
-    if controller.server is not None:
-        controller.stop()
 
 
 def ask(client):
