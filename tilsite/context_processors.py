@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import translation
 
 from tilsite.languages import html_lang, language_links
-from tilsite.pages import get_registry, twins
+from tilsite.pages import default_language, get_registry, twins
 
 
 def site(request):
@@ -24,8 +24,6 @@ def site(request):
 
 def _footer_pages(registry) -> dict:
     """The About, Privacy and Accessibility pages in the active language (by English slug)."""
-    from tilsite.pages import default_language
-
     pages = {}
     for slug in ("about", "privacy", "accessibility"):
         original = get_registry(default_language()).get(slug)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.urls import translate_url
 from django.utils import translation
 
-from tilsite.pages import Page, default_language, get_registry, language_prefix, twins
+from tilsite.pages import Page, get_registry, language_prefix, twins
 
 HREFLANG = {"en-gb": "en"}  # British English serves every English reader
 
@@ -69,6 +69,3 @@ def html_lang(language: str) -> str:
     """The `lang` attribute: en-GB, es."""
     head, _, tail = language.partition("-")
     return f"{head}-{tail.upper()}" if tail else head
-
-
-__all__ = ["LanguageLink", "default_language", "html_lang", "language_links", "page_alternates"]
