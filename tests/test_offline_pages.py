@@ -61,6 +61,14 @@ def test_general_page_says_try_again_and_where_to_get_help(collected):
     assert 'aria-current="page"' not in html
 
 
+def test_the_spanish_form_address_has_the_page_in_spanish(collected):
+    call_command("render_offline_pages", stdout=None)
+    html = (collected / "offline" / "es" / "contact.html").read_text(encoding="utf-8")
+    assert '<html lang="es">' in html
+    assert "<h1>No podemos recibir preguntas durante unos minutos</h1>" in html
+    assert "error_page 502 504 =503 /_offline/es/contact.html;" in SERVER_CONF.read_text()
+
+
 def test_refuses_before_collectstatic(static_root, settings):
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": MANIFEST_STORAGE}}
     with pytest.raises(CommandError, match="collectstatic"):
@@ -69,7 +77,7 @@ def test_refuses_before_collectstatic(static_root, settings):
 
 
 def test_nginx_serves_exactly_the_files_the_command_writes():
-    served = set(re.findall(r"/_offline/([\w-]+\.html)", SERVER_CONF.read_text()))
+    served = set(re.findall(r"/_offline/([\w/-]+\.html)", SERVER_CONF.read_text()))
     assert served == set(OFFLINE_PAGES)
     # The form's address has its own page; everything else the general one.
     assert "error_page 502 504 =503 /_offline/contact.html;" in SERVER_CONF.read_text()
