@@ -115,6 +115,17 @@ def smtp(settings):
 
 
 @pytest.fixture
+def console_errors(page):
+    """Errors the page reports in the browser, such as a Content-Security-Policy violation."""
+    errors = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+@pytest.fixture
 def axe():
     """Call axe(page) to fail the test on any WCAG violation axe-core finds on the page."""
     from axe_playwright_python.sync_playwright import Axe

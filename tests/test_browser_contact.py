@@ -21,17 +21,6 @@ def quick_forms(settings):
     settings.INQUIRY_MIN_FILL_SECONDS = 0
 
 
-@pytest.fixture
-def console_errors(page):
-    """Errors the page reports, such as a Content-Security-Policy violation."""
-    errors = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 def focused(page, attribute="id"):
     return page.evaluate(f"document.activeElement.getAttribute('{attribute}')")
 

@@ -33,15 +33,6 @@ def overdue_page(site):
     return "/overdue/"
 
 
-@pytest.fixture
-def console_errors(page):
-    """Errors the page reports, such as a Content-Security-Policy violation."""
-    errors = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 def steward() -> User:
     """A member of the reviewers' group, with the group's permissions made again: transactional
     tests empty every table, migration data included."""

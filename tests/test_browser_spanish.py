@@ -9,17 +9,6 @@ OWN = "¿Puede quedarse mi pareja conmigo en el hospital? Cuesta $&"
 STUB_PRINT = "() => { window.printed = 0; window.print = () => { window.printed += 1; }; }"
 
 
-@pytest.fixture
-def console_errors(page):
-    """Errors the page reports, such as a Content-Security-Policy violation."""
-    errors = []
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
-
-
 def test_the_character_count_counts_in_spanish(page, live_server, console_errors, axe):
     page.goto(live_server.url + "/es/contact/")
     hint = page.locator("#id_question-info")
